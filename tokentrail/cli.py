@@ -1,0 +1,135 @@
+"""The ``tokentrail`` command line (click).
+
+Every command that touches the store takes the same ``--data DIR`` /
+``--clickhouse DSN`` options; flags win over ``TOKENTRAIL_*`` environment variables,
+which win over defaults (see :mod:`tokentrail.settings`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+import tokentrail
+from tokentrail.settings import Settings, load_settings
+
+
+def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--data`` / ``--clickhouse``, shared by every command that opens the store."""
+
+    @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Embedded store directory [env TOKENTRAIL_DATA; default: "
+                       "the user data dir, e.g. ~/.local/share/tokentrail/data].")
+    @click.option("--clickhouse", "clickhouse", metavar="DSN", default=None,
+                  help="Use a ClickHouse server instead, e.g. http://user:pw@host:8123 "
+                       "[env TOKENTRAIL_CLICKHOUSE].")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return load_settings(**flags)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise click.UsageError(f"invalid setting ({problems})") from None
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(tokentrail.__version__, prog_name="tokentrail")
+def cli() -> None:
+    """tokentrail: where the tokens of your Claude agents go, and why the cache misses."""
+
+
+@cli.command()
+@store_options
+@click.option("--host", default=None, help="Bind address [env TOKENTRAIL_HOST; 127.0.0.1]. "
+              "Anything beyond loopback needs TOKENTRAIL_INGEST_TOKEN and TOKENTRAIL_UI_TOKEN.")
+@click.option("--otlp-http-port", type=int, default=None,
+              help="OTLP/HTTP receiver port [env TOKENTRAIL_OTLP_HTTP_PORT; 4318].")
+@click.option("--otlp-grpc-port", type=int, default=None,
+              help="OTLP/gRPC receiver port [env TOKENTRAIL_OTLP_GRPC_PORT; 4317].")
+@click.option("--ui-port", type=int, default=None,
+              help="Web UI port [env TOKENTRAIL_UI_PORT; 8765].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default=None, help="[env TOKENTRAIL_LOG_LEVEL; info]")
+def serve(**flags: Any) -> None:
+    """Run the OTLP collector and the web UI on one store (embedded by default).
+
+    Point instrumented agents at http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_ENDPOINT)
+    and open http://127.0.0.1:8765. Stops cleanly on Ctrl-C / SIGTERM after
+    committing everything it acknowledged.
+    """
+    settings = _settings(**flags)
+    problems = settings.exposure_problems()
+    if problems:
+        raise click.UsageError("refusing to start: " + "; ".join(problems))
+    _setup_logging(settings.log_level)
+    from tokentrail.server import run
+    from tokentrail.store import StoreError
+
+    try:
+        code = asyncio.run(run(settings))
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
+
+
+@cli.command()
+@store_options
+@click.option("--cluster", metavar="NAME", default=None,
+              help="Render ReplicatedMergeTree tables ON CLUSTER NAME plus Distributed "
+                   "tables over them.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Apply the DDL to the store instead of printing it.")
+def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
+           apply_: bool) -> None:
+    """Print (or --apply) the store's DDL: raw OpenTelemetry tables and llm_calls.
+
+    The raw tables are column-compatible with the OpenTelemetry Collector's
+    ClickHouse exporter, so a stock Collector can write into them.
+    """
+    from tokentrail.store import Store, StoreError
+    from tokentrail.store import schema as ddl
+
+    if not apply_:
+        click.echo(ddl.render(cluster), nl=False)
+        return
+    settings = _settings(data=data, clickhouse=clickhouse)
+    try:
+        if cluster:
+            store = Store.open(settings.dsn, migrate=False)
+            for statement in ddl.statements(cluster):
+                store.client.command(statement)
+            click.echo(f"applied cluster schema on {cluster}")
+        else:
+            store = Store.open(settings.dsn, migrate=False)
+            applied = store.migrate()
+            click.echo(f"schema at version {store.schema_version()}"
+                       + (f" (applied {applied})" if applied else " (up to date)"))
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def main() -> None:  # pragma: no cover - console-script convenience
+    cli()

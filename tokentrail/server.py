@@ -1,0 +1,123 @@
+"""``tokentrail serve``: the collector and the web UI in one process.
+
+chDB lets exactly one process own an embedded data directory (FACTS §7), so the
+process that writes spans must also be the one that serves the UI. Both run as
+uvicorn servers on one event loop over one :class:`~tokentrail.store.Store`.
+
+Shutdown order matters for "nothing acknowledged is lost": on SIGINT/SIGTERM the
+servers stop accepting connections and finish their in-flight requests (each of
+which waits for its rows to commit), then the writer drains, then the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+
+from tokentrail.collector import otlp_http
+from tokentrail.collector.writer import BatchWriter
+from tokentrail.settings import Settings
+from tokentrail.store import Store
+from tokentrail.web.app import create_app as create_ui_app
+
+log = logging.getLogger("tokentrail.serve")
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to :func:`run` (two servers share
+    one process; uvicorn's own handling would re-raise the signal after the first one
+    stopped, before the writer has drained)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _server(app, settings: Settings, port: int, name: str) -> _Server:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
+    server = _Server(config)
+    server.name = name  # type: ignore[attr-defined]
+    return server
+
+
+async def run(settings: Settings) -> int:
+    """Serve until SIGINT/SIGTERM; returns the process exit code."""
+    store = await asyncio.to_thread(Store.open, settings.dsn)
+    writer = BatchWriter(
+        store,
+        max_rows=settings.batch_max_rows,
+        max_delay=settings.batch_max_delay,
+        max_queued_rows=settings.queue_max_rows,
+    )
+    receiver = otlp_http.OtlpHttpReceiver(
+        writer, max_body_bytes=settings.max_body_bytes, token=settings.ingest_token
+    )
+    servers = [
+        _server(otlp_http.create_app(receiver), settings, settings.otlp_http_port, "OTLP/HTTP"),
+        _server(create_ui_app(store, token=settings.ui_token), settings, settings.ui_port, "UI"),
+    ]
+
+    def stop(signum: int) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        for server in servers:
+            if server.should_exit:
+                server.force_exit = True  # a second signal: stop waiting for requests
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig)
+
+    async def serve(server: _Server) -> None:
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn exits this way when it cannot bind
+            log.error("%s server failed to start on %s:%s", server.name,
+                      settings.host, server.config.port)
+            server.failed = True  # type: ignore[attr-defined]
+        finally:
+            for other in servers:  # one server down means the process is down
+                other.should_exit = True
+
+    async def announce() -> None:
+        while not all(s.started for s in servers):
+            if any(s.should_exit for s in servers):
+                return
+            await asyncio.sleep(0.05)
+        where = "embedded store" if store.is_embedded else "ClickHouse"
+        print(
+            f"tokentrail serve: OTLP/HTTP on http://{settings.host}:{settings.otlp_http_port}, "
+            f"UI on http://{settings.host}:{settings.ui_port}, {where} {_display_dsn(settings)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        await asyncio.gather(announce(), *(serve(s) for s in servers))
+    finally:
+        await asyncio.to_thread(writer.close)
+        store.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    failed = any(getattr(s, "failed", False) for s in servers)
+    log.info("stopped")
+    return 1 if failed else 0
+
+
+def _display_dsn(settings: Settings) -> str:
+    return str(settings.data) if not settings.clickhouse else settings.clickhouse.split("@")[-1]

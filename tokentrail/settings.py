@@ -1,0 +1,91 @@
+"""The one settings object of the tokentrail server side.
+
+Precedence, highest first: command-line flags (passed as keyword arguments), then
+``TOKENTRAIL_*`` environment variables, then defaults. pydantic-settings does the
+env parsing and validation, so a bad value fails at start with the variable's name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Under the user's data directory (e.g. ``~/.local/share/tokentrail/data``)."""
+    return Path(platformdirs.user_data_dir("tokentrail")) / "data"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Knobs of ``tokentrail serve`` and the commands that touch the store."""
+
+    model_config = SettingsConfigDict(env_prefix="TOKENTRAIL_", extra="ignore")
+
+    data: Path = Field(default_factory=default_data_dir,
+                       description="Data directory of the embedded (chDB) store.")
+    clickhouse: str | None = Field(
+        default=None, description="ClickHouse server DSN (http(s)://...); overrides --data."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the servers bind to.")
+    otlp_http_port: int = Field(default=4318, ge=0, le=65535)
+    otlp_grpc_port: int = Field(default=4317, ge=0, le=65535)
+    ui_port: int = Field(default=8765, ge=0, le=65535)
+    ingest_token: str | None = Field(
+        default=None, description="Bearer token required on OTLP requests."
+    )
+    ui_token: str | None = Field(default=None, description="Token required by the web UI.")
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0,
+                                description="OTLP body limit, also after decompression.")
+    batch_max_rows: int = Field(default=10_000, gt=0,
+                                description="Insert when this many rows are queued...")
+    batch_max_delay: float = Field(default=0.2, gt=0,
+                                   description="...or when the oldest has waited this long (s).")
+    queue_max_rows: int = Field(default=500_000, gt=0,
+                                description="Refuse with 429 beyond this many queued rows.")
+    log_level: str = Field(default="info")
+
+    @field_validator("clickhouse")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def dsn(self) -> str:
+        """The store to use: the ClickHouse server if given, else the embedded store."""
+        return self.clickhouse or f"chdb://{self.data.expanduser().resolve()}"
+
+    def exposure_problems(self) -> list[str]:
+        """Reasons this configuration must not start: servers reachable from other
+        machines need a token."""
+        if is_loopback(self.host):
+            return []
+        problems = []
+        if not self.ingest_token:
+            problems.append(
+                f"--host {self.host} exposes the OTLP receiver beyond this machine: "
+                "set TOKENTRAIL_INGEST_TOKEN"
+            )
+        if not self.ui_token:
+            problems.append(
+                f"--host {self.host} exposes the web UI beyond this machine: "
+                "set TOKENTRAIL_UI_TOKEN"
+            )
+        return problems
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with non-None ``overrides`` (CLI flags) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

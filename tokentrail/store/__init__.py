@@ -1,0 +1,8 @@
+"""The store: the ClickHouse client factory, schema and migrations, read queries.
+
+Needs the ``server`` extra (clickhouse-connect with chDB).
+"""
+
+from tokentrail.store.database import RunSummary, Store, StoreError, connect
+
+__all__ = ["RunSummary", "Store", "StoreError", "connect"]

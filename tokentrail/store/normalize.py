@@ -1,0 +1,153 @@
+"""Normalisation of raw OpenTelemetry spans into one row per Anthropic API call.
+
+Every ingest path (tokentrail's collector, the stock OpenTelemetry Collector, Rotel)
+writes the exporter-compatible raw tables; the materialized views rendered here turn
+those rows into ``llm_call_reports``. Doing it in SQL, once, means every path agrees.
+
+Two conventions exist for input tokens (FACTS §3-§4), and mixing them is the most
+common bug in this field:
+
+* **inclusive** (GenAI semantic conventions, anthropic SDK native tracing,
+  OpenLLMetry, OpenInference, the contrib instrumentation): the reported input
+  count already contains cache reads and cache writes;
+* **disjoint** (Anthropic's raw ``usage``, Claude Code): ``input_tokens`` is only
+  the uncached part.
+
+``llm_calls.input_tokens`` is always the disjoint (Anthropic) number.
+"""
+
+from __future__ import annotations
+
+from tokentrail import semconv as sc
+
+# Each bucket: attribute names in order of preference (first non-empty wins).
+# Sources: FACTS §3 (semconv), §4 (per instrumentation), §5 (Claude Code).
+INCLUSIVE_INPUT_ATTRS = (
+    sc.GEN_AI_USAGE_INPUT_TOKENS,
+    "gen_ai.usage.prompt_tokens",  # OpenLLMetry (older)
+    "llm.token_count.prompt",  # OpenInference
+)
+DISJOINT_INPUT_ATTRS = ("input_tokens",)  # Claude Code span / event
+CACHE_READ_ATTRS = (
+    sc.GEN_AI_USAGE_CACHE_READ,
+    "gen_ai.usage.cache_read_input_tokens",  # OpenLLMetry
+    "llm.token_count.prompt_details.cache_read",  # OpenInference
+    "cache_read_tokens",  # Claude Code
+)
+CACHE_WRITE_ATTRS = (
+    sc.GEN_AI_USAGE_CACHE_CREATION,
+    sc.ANTHROPIC_USAGE_CACHE_WRITE,  # anthropic SDK 2.x
+    "gen_ai.usage.cache_creation_input_tokens",  # OpenLLMetry
+    "llm.token_count.prompt_details.cache_write",  # OpenInference
+    "cache_creation_tokens",  # Claude Code
+)
+CACHE_WRITE_1H_ATTRS = (sc.ANTHROPIC_USAGE_WRITE_1H, "cache_creation_1h_tokens")
+OUTPUT_ATTRS = (
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    "gen_ai.usage.completion_tokens",  # OpenLLMetry (older)
+    "llm.token_count.completion",  # OpenInference
+    "output_tokens",  # Claude Code
+)
+PROVIDER_ATTRS = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM, "llm.provider", "llm.system")
+MODEL_ATTRS = (
+    sc.GEN_AI_RESPONSE_MODEL,
+    sc.GEN_AI_REQUEST_MODEL,
+    "llm.model_name",  # OpenInference
+    "model",  # Claude Code
+)
+RUN_ATTRS = (sc.RUN_ID, sc.GEN_AI_CONVERSATION_ID, sc.CLAUDE_CODE_SESSION_ID)
+RESPONSE_ID_ATTRS = (sc.GEN_AI_RESPONSE_ID,)
+STOP_REASON_ATTRS = (sc.GEN_AI_RESPONSE_FINISH_REASONS, "stop_reason")
+COST_ATTRS = ("cost_usd",)
+
+# Which source reported a call decides which report wins when several describe the
+# same call (ReplacingMergeTree version column): the richest report ranks highest.
+SOURCE_RANKS = {
+    "tokentrail": 90,
+    "anthropic-sdk": 80,
+    "otel-contrib": 70,
+    "openllmetry": 60,
+    "openinference": 50,
+    "claude-code": 40,
+    "genai-semconv": 10,
+}
+
+
+def _first(attrs: str, names: tuple[str, ...]) -> str:
+    """SQL: the first non-empty value among ``names`` in the map column ``attrs``."""
+    items = ", ".join(f"{attrs}['{name}']" for name in names)
+    return f"arrayFirst(x -> x != '', [{items}, ''])"
+
+
+def _uint(attrs: str, names: tuple[str, ...]) -> str:
+    return f"toInt64OrZero({_first(attrs, names)})"
+
+
+def traces_to_calls_select() -> str:
+    """The SELECT of the materialized view ``otel_traces`` -> ``llm_call_reports``."""
+    a = "SpanAttributes"
+    source = f"""multiIf(
+        mapContains({a}, '{sc.RUN_ID}') OR ScopeName = '{sc.TOKENTRAIL_SCOPE}', 'tokentrail',
+        SpanName = '{sc.CLAUDE_CODE_LLM_REQUEST_SPAN}', 'claude-code',
+        ScopeName = '{sc.ANTHROPIC_SDK_SCOPE}', 'anthropic-sdk',
+        mapContains({a}, 'llm.token_count.prompt'), 'openinference',
+        mapContains({a}, 'gen_ai.usage.cache_read_input_tokens')
+            OR mapContains({a}, 'gen_ai.usage.prompt_tokens')
+            OR mapContains({a}, 'llm.request.type'), 'openllmetry',
+        ScopeName LIKE 'opentelemetry.instrumentation.anthropic%', 'otel-contrib',
+        'genai-semconv')"""
+    disjoint = f"SpanName = '{sc.CLAUDE_CODE_LLM_REQUEST_SPAN}'"
+    reported_input = (
+        f"if({disjoint}, {_uint(a, DISJOINT_INPUT_ATTRS)}, {_uint(a, INCLUSIVE_INPUT_ATTRS)})"
+    )
+    read = _uint(a, CACHE_READ_ATTRS)
+    write = _uint(a, CACHE_WRITE_ATTRS)
+    write_1h = _uint(a, CACHE_WRITE_1H_ATTRS)
+    stop = _first(a, STOP_REASON_ATTRS)
+    response_id = _first(a, RESPONSE_ID_ATTRS)
+    run_id = f"arrayFirst(x -> x != '', [{_first(a, RUN_ATTRS)}, TraceId])"
+    # Built only from the constants above, never from input: not an injection vector.
+    return f"""
+SELECT
+    Timestamp AS timestamp,
+    if({response_id} != '', {response_id}, concat(TraceId, ':', SpanId)) AS call_id,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    ServiceName AS service_name,
+    {source} AS source,
+    transform(source, {list(SOURCE_RANKS)}, {list(SOURCE_RANKS.values())}, 0) AS source_rank,
+    {run_id} AS run_id,
+    {a}['{sc.RUN_NAME}'] AS run_name,
+    {a}['{sc.RUN_PARENT_ID}'] AS parent_run_id,
+    toUInt32OrZero({a}['{sc.TURN}']) AS turn,
+    {_first(a, MODEL_ATTRS)} AS model,
+    toUInt64(greatest(0, if({disjoint}, {reported_input},
+        {reported_input} - {read} - {write}))) AS input_tokens,
+    toUInt64(greatest(0, {read})) AS cache_read_tokens,
+    toUInt64(greatest(0, {write})) AS cache_write_tokens,
+    toUInt64(greatest(0, {write} - {write_1h})) AS cache_write_5m_tokens,
+    toUInt64(greatest(0, {write_1h})) AS cache_write_1h_tokens,
+    toUInt64(greatest(0, {_uint(a, OUTPUT_ATTRS)})) AS output_tokens,
+    {response_id} AS response_id,
+    if(startsWith({stop}, '['), JSONExtractString({stop}, 1), {stop}) AS stop_reason,
+    Duration / 1e6 AS duration_ms,
+    {a}['{sc.IS_BATCH}'] = 'true' OR {a}['{sc.ANTHROPIC_USAGE_SERVICE_TIER}'] = 'batch'
+        AS is_batch,
+    toFloat64OrNull(nullIf({_first(a, COST_ATTRS)}, '')) AS reported_cost_usd,
+    {a}['{sc.PREFIX_TOOLS_HASH}'] AS prefix_tools_hash,
+    {a}['{sc.PREFIX_SYSTEM_HASH}'] AS prefix_system_hash,
+    {a}['{sc.PREFIX_PARAMS_HASH}'] AS prefix_params_hash,
+    JSONExtract({a}['{sc.PREFIX_MESSAGE_HASHES}'], 'Array(String)') AS prefix_message_hashes,
+    JSONExtract({a}['{sc.PREFIX_BLOCK_HASHES}'], 'Array(String)') AS prefix_block_hashes,
+    JSONExtract({a}['{sc.PREFIX_BLOCK_TOKENS}'], 'Array(UInt32)') AS prefix_block_tokens,
+    JSONExtract({a}['{sc.CACHE_BREAKPOINTS}'], 'Array(UInt32)') AS cache_breakpoints,
+    JSONExtract({a}['{sc.CACHE_TTLS}'], 'Array(String)') AS cache_ttls,
+    {a}['{sc.CACHE_MISS_REASON}'] AS cache_miss_reason,
+    toUInt64OrZero({a}['{sc.CACHE_MISSED_INPUT_TOKENS}']) AS cache_missed_input_tokens
+FROM {{otel_traces}}
+WHERE ({disjoint}
+       OR lower({_first(a, PROVIDER_ATTRS)}) = 'anthropic'
+       OR ScopeName = '{sc.ANTHROPIC_SDK_SCOPE}'
+       OR startsWith({_first(a, MODEL_ATTRS)}, 'claude'))
+  AND {_first(a, INCLUSIVE_INPUT_ATTRS + DISJOINT_INPUT_ATTRS)} != ''
+"""  # noqa: S608

@@ -1,0 +1,374 @@
+"""The store's schema: tables, materialized views and versioned migrations.
+
+Raw tables are column-compatible with the OpenTelemetry Collector contrib
+``clickhouseexporter`` (FACTS §7; column names and types follow its
+``internal/sqltemplates/*_table.sql``), so a stock Collector or Rotel fleet can write
+into a schema created here. Everything tokentrail derives (``llm_call_reports``, the
+``llm_calls`` view) is built from those tables by SQL.
+
+Each table is described once (:class:`Table`) and rendered either for a single
+server / chDB (``MergeTree`` family) or for a cluster (``Replicated*MergeTree``
+local tables ``ON CLUSTER`` plus ``Distributed`` tables over them).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+from tokentrail.store.normalize import traces_to_calls_select
+
+
+@dataclass(frozen=True)
+class Table:
+    """A MergeTree-family table, renderable for one server or for a cluster."""
+
+    name: str
+    columns: str
+    order_by: str
+    engine: str = "MergeTree"
+    engine_args: str = ""
+    partition_by: str | None = None
+    primary_key: str | None = None
+    settings: str = "index_granularity = 8192"
+    shard_key: str = "rand()"
+
+    def ddl(self, cluster: str | None = None) -> list[str]:
+        local = f"{self.name}_local" if cluster else self.name
+        on_cluster = f" ON CLUSTER {quote_ident(cluster)}" if cluster else ""
+        if cluster:
+            zk_path = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
+            args = f"{zk_path}, {self.engine_args}" if self.engine_args else zk_path
+            engine = f"Replicated{self.engine}({args})"
+        else:
+            engine = f"{self.engine}({self.engine_args})"
+        columns = textwrap.indent(textwrap.dedent(self.columns).strip(), "    ")
+        parts = [f"CREATE TABLE IF NOT EXISTS {local}{on_cluster}\n(\n{columns}\n)"]
+        parts.append(f"ENGINE = {engine}")
+        if self.partition_by:
+            parts.append(f"PARTITION BY {self.partition_by}")
+        if self.primary_key:
+            parts.append(f"PRIMARY KEY {self.primary_key}")
+        parts.append(f"ORDER BY {self.order_by}")
+        if self.settings:
+            parts.append(f"SETTINGS {self.settings}")
+        statements = ["\n".join(parts)]
+        if cluster:
+            statements.append(
+                f"CREATE TABLE IF NOT EXISTS {self.name}{on_cluster} AS {local}\n"
+                f"ENGINE = Distributed({quote_ident(cluster)}, currentDatabase(), "
+                f"{local}, {self.shard_key})"
+            )
+        return statements
+
+
+@dataclass(frozen=True)
+class MaterializedView:
+    """A view that copies rows from ``source`` into ``target`` on every insert.
+
+    On a cluster it is attached to the *local* tables, so it fires on the shard
+    that stores the raw rows.
+    """
+
+    name: str
+    target: str
+    select: str  # may reference the source table as {source}
+    source: str
+
+    def ddl(self, cluster: str | None = None) -> list[str]:
+        suffix = "_local" if cluster else ""
+        on_cluster = f" ON CLUSTER {quote_ident(cluster)}" if cluster else ""
+        select = self.select.replace("{" + self.source + "}", self.source + suffix)
+        return [
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.name}{on_cluster}\n"
+            f"TO {self.target}{suffix}\nAS {select.strip()}"
+        ]
+
+
+@dataclass(frozen=True)
+class View:
+    """A plain view; on a cluster it reads the Distributed table of the same name."""
+
+    name: str
+    select: str
+
+    def ddl(self, cluster: str | None = None) -> list[str]:
+        on_cluster = f" ON CLUSTER {quote_ident(cluster)}" if cluster else ""
+        return [f"CREATE VIEW IF NOT EXISTS {self.name}{on_cluster}\nAS {self.select.strip()}"]
+
+
+def quote_ident(name: str) -> str:
+    """Backquote an identifier (cluster names come from the command line)."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+_ATTR_MAP = "Map(LowCardinality(String), String) CODEC(ZSTD(1))"
+
+OTEL_TRACES = Table(
+    name="otel_traces",
+    columns=f"""
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)),
+    TraceState String CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes {_ATTR_MAP},
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    SpanAttributes {_ATTR_MAP},
+    Duration UInt64 CODEC(T64, ZSTD(1)),
+    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+    StatusMessage String CODEC(ZSTD(1)),
+    Events Nested (
+        Timestamp DateTime64(9),
+        Name LowCardinality(String),
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    Links Nested (
+        TraceId String,
+        SpanId String,
+        TraceState String,
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1""",
+    partition_by="toDate(Timestamp)",
+    primary_key="(ServiceName, SpanName, toDateTime(Timestamp))",
+    order_by="(ServiceName, SpanName, toDateTime(Timestamp), Timestamp)",
+    shard_key="cityHash64(TraceId)",
+)
+
+OTEL_TRACES_TRACE_ID_TS = Table(
+    name="otel_traces_trace_id_ts",
+    columns="""
+    TraceId String CODEC(ZSTD(1)),
+    Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
+    End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1))""",
+    engine="AggregatingMergeTree",
+    partition_by="toStartOfWeek(Start)",
+    order_by="(TraceId)",
+    shard_key="cityHash64(TraceId)",
+)
+
+OTEL_TRACES_TRACE_ID_TS_MV = MaterializedView(
+    name="otel_traces_trace_id_ts_mv",
+    target="otel_traces_trace_id_ts",
+    source="otel_traces",
+    select="""
+SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End
+FROM {otel_traces}
+WHERE TraceId != ''
+GROUP BY TraceId""",
+)
+
+OTEL_LOGS = Table(
+    name="otel_logs",
+    columns=f"""
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    TraceFlags UInt8,
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    Body String CODEC(ZSTD(1)),
+    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes {_ATTR_MAP},
+    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeAttributes {_ATTR_MAP},
+    LogAttributes {_ATTR_MAP},
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1""",
+    partition_by="toDate(TimestampTime)",
+    primary_key="(ServiceName, TimestampTime)",
+    order_by="(ServiceName, TimestampTime, Timestamp)",
+)
+
+_METRIC_COMMON = f"""
+    ResourceAttributes {_ATTR_MAP},
+    ResourceSchemaUrl String CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    ScopeAttributes {_ATTR_MAP},
+    ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+    ScopeSchemaUrl String CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    MetricName String CODEC(ZSTD(1)),
+    MetricDescription String CODEC(ZSTD(1)),
+    MetricUnit String CODEC(ZSTD(1)),
+    Attributes {_ATTR_MAP},
+    StartTimeUnix DateTime64(9) CODEC(Delta, ZSTD(1)),
+    TimeUnix DateTime64(9) CODEC(Delta, ZSTD(1)),"""
+
+_EXEMPLARS = """
+    Exemplars Nested (
+        FilteredAttributes Map(LowCardinality(String), String),
+        TimeUnix DateTime64(9),
+        Value Float64,
+        SpanId String,
+        TraceId String
+    ) CODEC(ZSTD(1))"""
+
+
+def _metric_table(name: str, specific: str) -> Table:
+    return Table(
+        name=name,
+        columns=_METRIC_COMMON + specific,
+        partition_by="toDate(TimeUnix)",
+        order_by="(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
+    )
+
+
+OTEL_METRICS_GAUGE = _metric_table(
+    "otel_metrics_gauge",
+    f"""
+    Value Float64 CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),{_EXEMPLARS}""",
+)
+OTEL_METRICS_SUM = _metric_table(
+    "otel_metrics_sum",
+    f"""
+    Value Float64 CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),{_EXEMPLARS},
+    AggregationTemporality Int32 CODEC(ZSTD(1)),
+    IsMonotonic Boolean CODEC(Delta, ZSTD(1))""",
+)
+OTEL_METRICS_HISTOGRAM = _metric_table(
+    "otel_metrics_histogram",
+    f"""
+    Count UInt64 CODEC(Delta, ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    BucketCounts Array(UInt64) CODEC(ZSTD(1)),
+    ExplicitBounds Array(Float64) CODEC(ZSTD(1)),{_EXEMPLARS},
+    Flags UInt32 CODEC(ZSTD(1)),
+    Min Float64 CODEC(ZSTD(1)),
+    Max Float64 CODEC(ZSTD(1)),
+    AggregationTemporality Int32 CODEC(ZSTD(1))""",
+)
+
+# One row per *report* of an API call; several signals or instrumentations may
+# report the same call. ReplacingMergeTree keyed by call_id keeps the report of the
+# highest source_rank; the llm_calls view reads it with FINAL, so readers always
+# see one row per call, merged or not.
+LLM_CALL_REPORTS = Table(
+    name="llm_call_reports",
+    columns="""
+    timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    call_id String,
+    trace_id String,
+    span_id String,
+    service_name LowCardinality(String),
+    source LowCardinality(String),
+    source_rank UInt8,
+    run_id String,
+    run_name String,
+    parent_run_id String,
+    turn UInt32,
+    model LowCardinality(String),
+    input_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_write_tokens UInt64,
+    cache_write_5m_tokens UInt64,
+    cache_write_1h_tokens UInt64,
+    output_tokens UInt64,
+    response_id String,
+    stop_reason LowCardinality(String),
+    duration_ms Float64,
+    is_batch Bool,
+    reported_cost_usd Nullable(Float64),
+    prefix_tools_hash String,
+    prefix_system_hash String,
+    prefix_params_hash String,
+    prefix_message_hashes Array(String),
+    prefix_block_hashes Array(String),
+    prefix_block_tokens Array(UInt32),
+    cache_breakpoints Array(UInt32),
+    cache_ttls Array(LowCardinality(String)),
+    cache_miss_reason LowCardinality(String),
+    cache_missed_input_tokens UInt64""",
+    engine="ReplacingMergeTree",
+    engine_args="source_rank",
+    partition_by="toYYYYMM(timestamp)",
+    order_by="(call_id)",
+    shard_key="cityHash64(call_id)",
+)
+
+LLM_CALLS_FROM_TRACES_MV = MaterializedView(
+    name="llm_calls_from_traces_mv",
+    target="llm_call_reports",
+    source="otel_traces",
+    select=traces_to_calls_select(),
+)
+
+LLM_CALLS = View(
+    name="llm_calls",
+    select="SELECT * EXCEPT (source_rank) FROM llm_call_reports FINAL",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version. Statements are idempotent (IF NOT EXISTS), so a
+    migration interrupted half-way is simply applied again on the next start."""
+
+    version: int
+    name: str
+    objects: tuple[Table | MaterializedView | View, ...] = field(default_factory=tuple)
+
+    def statements(self, cluster: str | None = None) -> list[str]:
+        return [sql for obj in self.objects for sql in obj.ddl(cluster)]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "raw OpenTelemetry tables and llm_calls",
+        (
+            OTEL_TRACES,
+            OTEL_TRACES_TRACE_ID_TS,
+            OTEL_TRACES_TRACE_ID_TS_MV,
+            OTEL_LOGS,
+            OTEL_METRICS_GAUGE,
+            OTEL_METRICS_SUM,
+            OTEL_METRICS_HISTOGRAM,
+            LLM_CALL_REPORTS,
+            LLM_CALLS_FROM_TRACES_MV,
+            LLM_CALLS,
+        ),
+    ),
+)
+
+SCHEMA_MIGRATIONS_TABLE = Table(
+    name="tokentrail_schema_migrations",
+    columns="""
+    version UInt32,
+    name String,
+    applied_at DateTime64(3) DEFAULT now64(3)""",
+    engine="ReplacingMergeTree",
+    order_by="(version)",
+    settings="",
+)
+
+
+def statements(cluster: str | None = None) -> list[str]:
+    """All DDL statements, in order (the migrations table first)."""
+    return SCHEMA_MIGRATIONS_TABLE.ddl(cluster) + [
+        sql for migration in MIGRATIONS for sql in migration.statements(cluster)
+    ]
+
+
+def render(cluster: str | None = None) -> str:
+    """All DDL as one SQL script with a comment per migration (``tokentrail schema``)."""
+    parts = [sql + ";\n" for sql in SCHEMA_MIGRATIONS_TABLE.ddl(cluster)]
+    for migration in MIGRATIONS:
+        parts.append(f"-- migration {migration.version}: {migration.name}")
+        parts.extend(sql + ";\n" for sql in migration.statements(cluster))
+    return "\n".join(parts)
