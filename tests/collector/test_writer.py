@@ -1,0 +1,103 @@
+"""The batching writer: batches by size or time, acks after commit, bounded memory.
+
+The sinks here are small in-memory recorders standing in for the store, so that a
+test can hold an insert open or make it fail on demand; the real store is used by
+the receiver and integration tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tokentrail.collector.writer import BatchWriter, Overloaded, WriterClosed
+
+COLS = ("a",)
+
+
+class RecordingSink:
+    def __init__(self, fail_on: set[int] | None = None, gate: threading.Event | None = None):
+        self.batches: list[tuple[str, list]] = []
+        self.fail_on = fail_on or set()
+        self.gate = gate
+
+    def insert(self, table, rows, columns):
+        if self.gate is not None:
+            self.gate.wait(10)
+        if any(row[0] in self.fail_on for row in rows):
+            raise ValueError("bad row")
+        self.batches.append((table, list(rows)))
+
+
+def test_batches_by_size():
+    sink = RecordingSink()
+    writer = BatchWriter(sink, max_rows=10, max_delay=60)
+    futures = [writer.submit("t", COLS, [[i], [i]]) for i in range(5)]
+    for f in futures:
+        f.result(timeout=5)
+    assert [len(rows) for _, rows in sink.batches] == [10]
+    writer.close()
+
+
+def test_batches_by_time():
+    sink = RecordingSink()
+    writer = BatchWriter(sink, max_rows=1000, max_delay=0.05)
+    writer.submit("t", COLS, [[1]]).result(timeout=5)
+    writer.submit("t", COLS, [[2]]).result(timeout=5)
+    assert [rows for _, rows in sink.batches] == [[[1]], [[2]]]
+    writer.close()
+
+
+def test_ack_only_after_commit():
+    gate = threading.Event()
+    sink = RecordingSink(gate=gate)
+    writer = BatchWriter(sink, max_rows=1, max_delay=0.01)
+    future = writer.submit("t", COLS, [[1]])
+    time.sleep(0.1)
+    assert not future.done()  # the insert is held open: no ack yet
+    gate.set()
+    future.result(timeout=5)
+    assert sink.batches == [("t", [[1]])]
+    writer.close()
+
+
+def test_a_bad_request_fails_alone():
+    sink = RecordingSink(fail_on={13})
+    writer = BatchWriter(sink, max_rows=3, max_delay=60)
+    good1 = writer.submit("t", COLS, [[1]])
+    bad = writer.submit("t", COLS, [[13]])
+    good2 = writer.submit("t", COLS, [[2]])
+    good1.result(timeout=5)
+    good2.result(timeout=5)
+    with pytest.raises(ValueError, match="bad row"):
+        bad.result(timeout=5)
+    assert sorted(r[0] for _, rows in sink.batches for r in rows) == [1, 2]
+    writer.close()
+
+
+def test_full_queue_is_refused_not_buffered():
+    gate = threading.Event()
+    sink = RecordingSink(gate=gate)
+    writer = BatchWriter(sink, max_rows=1, max_delay=0.01, max_queued_rows=3, retry_after=2)
+    accepted = [writer.submit("t", COLS, [[i]]) for i in range(3)]
+    with pytest.raises(Overloaded) as info:
+        writer.submit("t", COLS, [[99]])
+    assert info.value.retry_after == 2
+    gate.set()
+    for f in accepted:
+        f.result(timeout=5)
+    writer.submit("t", COLS, [[4]]).result(timeout=5)  # room again once committed
+    writer.close()
+
+
+def test_close_drains_everything_accepted_then_refuses():
+    sink = RecordingSink()
+    writer = BatchWriter(sink, max_rows=10_000, max_delay=60)
+    futures = [writer.submit(f"t{i % 2}", COLS, [[i]]) for i in range(10)]
+    writer.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert sorted(r[0] for _, rows in sink.batches for r in rows) == list(range(10))
+    with pytest.raises(WriterClosed):
+        writer.submit("t", COLS, [[1]])
