@@ -19,6 +19,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 from starlette.concurrency import run_in_threadpool
+
 from tokentrail.collector.decode import (
     JSON,
     PROTOBUF,

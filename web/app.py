@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+
+import tokentrail
+from tokentrail.store import Store
 from tokentrail.web import formatting
 from tokentrail.web.dependencies import HERE, templates
 from tokentrail.web.routers import health, runs
 from tokentrail.web.security import TokenMiddleware
-
-import tokentrail
-from tokentrail.store import Store
 
 
 def create_app(store: Store, *, token: str | None = None) -> FastAPI:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from tokentrail.web.dependencies import StoreDep
 
 router = APIRouter()

@@ -6,11 +6,11 @@ import dataclasses
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from tokentrail.web.dependencies import StoreDep, templates
 
 from tokentrail.store import Store
+from tokentrail.web.dependencies import StoreDep, templates
 
 router = APIRouter()
 
@@ -47,3 +47,12 @@ def runs_json(
         for run in data["runs"]
     ]
     return data
+
+
+@router.get("/api/runs/{run_id}/calls", name="run_calls_json")
+def run_calls_json(run_id: str, store: StoreDep) -> dict:
+    """Every LLM call of one run, in order: the rows of ``llm_calls``."""
+    calls = store.calls(run_id)
+    if not calls:
+        raise HTTPException(status_code=404, detail=f"no run {run_id!r}")
+    return {"run_id": run_id, "calls": calls}
