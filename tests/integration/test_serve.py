@@ -4,14 +4,10 @@ as OTLP/JSON, llm_calls rows and the runs page out, data kept across a restart."
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,67 +18,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from tests.conftest import free_port
+from tests.integration.serve import calls, serving
 from tests.otlp import anthropic_call_attrs, span, to_otlp_json, trace_request
 
 pytestmark = pytest.mark.integration
-
-
-class Serve:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.otlp_port = free_port()
-        self.ui_port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def otlp(self) -> str:
-        return f"http://127.0.0.1:{self.otlp_port}"
-
-    @property
-    def ui(self) -> str:
-        return f"http://127.0.0.1:{self.ui_port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tokentrail", "serve", "--data", str(self.data),
-             "--otlp-http-port", str(self.otlp_port), "--ui-port", str(self.ui_port),
-             "--otlp-grpc-port", str(free_port())],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited early:\n{self.proc.stdout.read()}")
-            try:
-                if httpx.get(f"{self.ui}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("serve did not become healthy within 60s")
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        try:
-            out, _ = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-            raise AssertionError(f"serve did not stop on signal {sig}:\n{out}") from None
-        return self.proc.returncode, out
-
-
-@contextmanager
-def serving(data: Path) -> Iterator[Serve]:
-    server = Serve(data)
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.proc and server.proc.poll() is None:
-            server.stop()
 
 
 def _export_with_official_exporter(endpoint: str) -> None:
@@ -96,12 +35,6 @@ def _export_with_official_exporter(endpoint: str) -> None:
             conversation="conv-pb"))
     assert provider.force_flush(10_000)
     provider.shutdown()
-
-
-def _calls(server: Serve, run_id: str) -> list[dict]:
-    response = httpx.get(f"{server.ui}/api/runs/{run_id}/calls", timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()["calls"]
 
 
 BUCKETS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
@@ -121,10 +54,10 @@ def test_serve_end_to_end_and_restart(tmp_path):
                               headers={"Content-Type": "application/json"}, timeout=10)
         assert response.status_code == 200, response.text
 
-        (pb,) = _calls(server, "conv-pb")
+        (pb,) = calls(server, "conv-pb")
         assert [pb[b] for b in BUCKETS] == [40, 24500, 2100, 0, 55]
         assert pb["service_name"] == "pb-agent"
-        (js,) = _calls(server, "conv-json")
+        (js,) = calls(server, "conv-json")
         assert [js[b] for b in BUCKETS] == [7, 0, 2000, 1000, 9]
 
         page = httpx.get(server.ui, timeout=10).text
@@ -135,7 +68,7 @@ def test_serve_end_to_end_and_restart(tmp_path):
     with serving(data) as server:  # restart on the same data directory
         runs = httpx.get(f"{server.ui}/api/runs", timeout=10).json()
         assert {r["run_id"] for r in runs["runs"]} == {"conv-pb", "conv-json"}
-        assert len(_calls(server, "conv-pb")) == 1
+        assert len(calls(server, "conv-pb")) == 1
 
 
 def test_sigterm_keeps_every_acknowledged_span(tmp_path):
@@ -173,7 +106,7 @@ def test_sigterm_keeps_every_acknowledged_span(tmp_path):
         assert code == 0, output
     assert len(acknowledged) >= 20
     with serving(data) as server:
-        stored = {c["response_id"] for c in _calls(server, "race")}
+        stored = {c["response_id"] for c in calls(server, "race")}
     assert set(acknowledged) <= stored
 
 

@@ -1,0 +1,87 @@
+"""A real `tokentrail serve` subprocess for integration tests.
+
+Other test packages (instrumentation, collector) import :func:`serving` to run
+agent -> collector -> store checks against the real process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+
+class Serve:
+    def __init__(self, data: Path, *extra_args: str) -> None:
+        self.data = data
+        self.extra_args = extra_args
+        self.otlp_port = free_port()
+        self.grpc_port = free_port()
+        self.ui_port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def otlp(self) -> str:
+        return f"http://127.0.0.1:{self.otlp_port}"
+
+    @property
+    def ui(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tokentrail", "serve", "--data", str(self.data),
+             "--otlp-http-port", str(self.otlp_port), "--ui-port", str(self.ui_port),
+             "--otlp-grpc-port", str(self.grpc_port), *self.extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited early:\n{self.proc.stdout.read()}")
+            try:
+                if httpx.get(f"{self.ui}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("serve did not become healthy within 60s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        try:
+            out, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            raise AssertionError(f"serve did not stop on signal {sig}:\n{out}") from None
+        return self.proc.returncode, out
+
+
+@contextmanager
+def serving(data: Path, *extra_args: str) -> Iterator[Serve]:
+    server = Serve(data, *extra_args)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.stop()
+
+
+def calls(server: Serve, run_id: str) -> list[dict]:
+    """The llm_calls rows of one run, through the UI's JSON API."""
+    response = httpx.get(f"{server.ui}/api/runs/{run_id}/calls", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["calls"]
