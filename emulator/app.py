@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from starlette.applications import Starlette
@@ -48,6 +49,19 @@ GATE_HEADER = "x-emulator-gate"
 
 class StreamCut(Exception):
     """Raised inside a response body to drop the connection (the ``cut`` fault)."""
+
+
+class _QuietCuts(logging.Filter):
+    """Injected cuts are intended: keep them out of the server's error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, StreamCut)
+
+
+_server_log = logging.getLogger("uvicorn.error")
+if not any(isinstance(f, _QuietCuts) for f in _server_log.filters):
+    _server_log.addFilter(_QuietCuts())
 
 
 class Gates:

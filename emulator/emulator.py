@@ -14,6 +14,7 @@ starts (after any injected first-byte delay).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .scenario import Generated, Scenario
 from .validation import validate_count_tokens, validate_create
 
 REDACTED_HEADERS = ("x-api-key", "authorization")
+_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def new_id(prefix: str) -> str:
@@ -152,8 +154,12 @@ class Emulator:
             if self.require_api_key:
                 raise APIError("x-api-key header is required", "authentication_error")
             key = "anonymous"
-        if self.require_version and not headers.get("anthropic-version"):
+        version = headers.get("anthropic-version")
+        if self.require_version and not version:
             raise APIError("anthropic-version: header is required", "invalid_request_error")
+        if version and not _VERSION.fullmatch(version):
+            raise APIError(f"anthropic-version: invalid version {version!r}; expected a date "
+                           "such as 2023-06-01", "invalid_request_error")
         explicit = headers.get("anthropic-workspace-id")
         if explicit:
             return explicit
