@@ -62,6 +62,13 @@ class RunningEmulator:
         # emulator's own.
         return getattr(self.emulator, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # ``emu.scenario = Scenario(...)`` must reach the live emulator.
+        if name in ("emulator", "host", "port"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.emulator, name, value)
+
 
 @contextlib.contextmanager
 def running_emulator(emulator: Emulator | None = None, *, host: str = "127.0.0.1",

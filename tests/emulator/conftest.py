@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from tokentrail.emulator import Clock, RunningEmulator, running_emulator
 
 from .helpers import API_KEY

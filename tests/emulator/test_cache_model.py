@@ -7,6 +7,7 @@ bytes is n tokens, and a request's input is the sum of its blocks.
 from __future__ import annotations
 
 import pytest
+
 from tokentrail.emulator import APIError, Clock, Emulator
 from tokentrail.emulator.cache import model_family
 

@@ -128,7 +128,8 @@ def test_async_stream_helper(async_client) -> None:
 
 
 def test_streaming_reports_cache_usage_in_message_start_and_delta(client) -> None:
-    system = [{"type": "text", "text": text_of(2500, "sys"), "cache_control": {"type": "ephemeral"}}]
+    system = [{"type": "text", "text": text_of(2500, "sys"),
+               "cache_control": {"type": "ephemeral"}}]
     for expected_read, expected_write in ((0, 2500), (2500, 0)):
         with client.messages.stream(model=MODEL, max_tokens=100, system=system,
                                     messages=[{"role": "user", "content": "hi"}]) as stream:
@@ -227,11 +228,10 @@ def test_sdk_retries_through_emulator_wide_429(emu) -> None:
 
 def test_cut_stream_raises_in_the_client(client, emu) -> None:
     received = []
-    with pytest.raises(Exception) as err:  # noqa: PT011 - httpx or httpx2, by SDK major
-        with client.messages.stream(model=MODEL, max_tokens=100,
-                                    messages=[{"role": "user", "content": text_of(50)}],
-                                    extra_headers={"x-emulator-fault": "cut:4"}) as stream:
-            received.extend(e.type for e in stream)
+    with pytest.raises(Exception) as err, client.messages.stream(model=MODEL, max_tokens=100,
+                                messages=[{"role": "user", "content": text_of(50)}],
+                                extra_headers={"x-emulator-fault": "cut:4"}) as stream:
+        received.extend(e.type for e in stream)
     assert type(err.value).__name__ == "RemoteProtocolError"  # incomplete chunked read
     # 4 SSE events went out (message_start, ping, content_block_start, one delta).
     assert received == ["message_start", "content_block_start", "content_block_delta", "text"]
@@ -246,11 +246,10 @@ def test_cut_json_body_is_a_connection_error(client) -> None:
 
 
 def test_overloaded_error_event_mid_stream(client) -> None:
-    with pytest.raises(anthropic.APIStatusError) as err:
-        with client.messages.stream(model=MODEL, max_tokens=100,
-                                    messages=[{"role": "user", "content": "hi"}],
-                                    extra_headers={"x-emulator-fault": "sse-error:2"}) as s:
-            list(s)
+    with pytest.raises(anthropic.APIStatusError) as err, client.messages.stream(
+            model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-emulator-fault": "sse-error:2"}) as stream:
+        list(stream)
     assert "overloaded" in str(err.value).lower()
 
 
