@@ -129,7 +129,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
                 rec.stream = body.get("stream") is True
             if fault and fault.error:
                 raise fault.error
-            prepared = emu.prepare(body, workspace)
+            prepared = emu.prepare(body, workspace, betas=emu.betas(headers))
             if headers.get(GATE_HEADER):
                 await gates.wait(headers[GATE_HEADER])
             if fault and fault.slow_seconds:
@@ -157,15 +157,16 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
     async def count_tokens(request: Request) -> Response:
         rec = begin(request)
         try:
-            rec.workspace = emu.authenticate(headers_of(request))
-            fault = emu.faults.take(request.headers.get(faults_mod.HEADER))
+            headers = headers_of(request)
+            rec.workspace = emu.authenticate(headers)
+            fault = emu.faults.take(headers.get(faults_mod.HEADER))
             if fault and fault.error:
                 raise fault.error
             body = await read_json(request)
             rec.body = body
             if isinstance(body, dict) and isinstance(body.get("model"), str):
                 rec.model = body["model"]
-            result = emu.count_tokens(body)
+            result = emu.count_tokens(body, emu.betas(headers))
         except APIError as err:
             return error(rec, err)
         rec.usage = result

@@ -105,6 +105,7 @@ class Lookup:
     read_index: int = -1
     read_tokens: int = 0
     read_path: str | None = None
+    read_writer: str | None = None  # id of the response that wrote the entry read
     writes: list[Write] = field(default_factory=list)
     committed: bool = False
 
@@ -145,6 +146,7 @@ class Lookup:
             "breakpoints": list(self.breakpoints),
             "read_index": self.read_index,
             "read_path": self.read_path,
+            "read_writer": self.read_writer,
             "read_tokens": self.read_tokens,
             "writes": [w.__dict__.copy() for w in self.writes],
             **self.usage(),
@@ -210,6 +212,7 @@ class PromptCache:
                 hit = blocks[result.read_index]
                 result.read_tokens = prefix.tokens_through(result.read_index)
                 result.read_path = hit.path
+                result.read_writer = store[hit.key].writer
                 # Rule 5: a read refreshes the entry it read, and any entry of this
                 # request's own breakpoints inside the read prefix.
                 for i in [result.read_index, *marked]:

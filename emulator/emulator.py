@@ -166,19 +166,26 @@ class Emulator:
         return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
     @staticmethod
+    def betas(headers: dict[str, str]) -> frozenset[str]:
+        """The ``anthropic-beta`` header's comma-separated names (the SDK's ``betas``)."""
+        return frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",")
+                         if b.strip())
+
+    @staticmethod
     def redact(headers: dict[str, str]) -> dict[str, str]:
         return {k: ("<redacted>" if k in REDACTED_HEADERS else v) for k, v in headers.items()}
 
     # ----- messages ----------------------------------------------------------------
 
-    def count_tokens(self, body: Any) -> dict[str, int]:
+    def count_tokens(self, body: Any, betas: frozenset[str] = frozenset()) -> dict[str, int]:
         """``POST /v1/messages/count_tokens``: total input tokens, no cache effects."""
-        validate_count_tokens(body)
+        validate_count_tokens(body, betas)
         return {"input_tokens": build_prefix(body).total_tokens}
 
-    def prepare(self, body: Any, workspace: str, *, service_tier: str = "standard") -> Prepared:
+    def prepare(self, body: Any, workspace: str, *, service_tier: str = "standard",
+                betas: frozenset[str] = frozenset()) -> Prepared:
         """Validate, consult the cache and decide the reply (at request arrival)."""
-        validate_create(body)
+        validate_create(body, betas)
         prefix = build_prefix(body)
         model = body["model"]
         now = self.clock.now()

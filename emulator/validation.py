@@ -14,6 +14,8 @@ from .errors import invalid
 from .prefix import normalize_content, parse_cache_control
 
 ROLES = ("user", "assistant")
+MID_CONVERSATION_SYSTEM_BETA = "mid-conversation-system-2026-04-07"
+"""With this beta (Claude Code 2.1 sends it) ``messages`` may hold ``system`` turns."""
 TOOL_CHOICES = ("auto", "any", "tool", "none")
 THINKING_TYPES = ("enabled", "disabled", "adaptive")
 
@@ -54,7 +56,7 @@ def _check_block(block: Any, where: str) -> None:
     parse_cache_control(block.get("cache_control"), where)
 
 
-def _check_messages(messages: Any) -> None:
+def _check_messages(messages: Any, roles: tuple[str, ...] = ROLES) -> None:
     if not isinstance(messages, list):
         raise invalid("messages: Input should be a valid list")
     if not messages:
@@ -66,7 +68,7 @@ def _check_messages(messages: Any) -> None:
         if not isinstance(message, dict):
             raise invalid(f"{where}: Input should be a valid dictionary")
         role = message.get("role")
-        if role not in ROLES:
+        if role not in roles:
             raise invalid(f"{where}.role: Input should be 'user' or 'assistant'")
         content = message.get("content")
         if not isinstance(content, (str, list)):
@@ -110,14 +112,15 @@ def _check_tools(tools: Any) -> set[str]:
     return names
 
 
-def validate_count_tokens(body: Any) -> dict[str, Any]:
+def validate_count_tokens(body: Any, betas: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Validate the fields shared by ``/v1/messages`` and ``count_tokens``."""
     if not isinstance(body, dict):
         raise invalid("Request body must be a JSON object")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("model: Field required")
-    _check_messages(body.get("messages"))
+    roles = (*ROLES, "system") if MID_CONVERSATION_SYSTEM_BETA in betas else ROLES
+    _check_messages(body.get("messages"), roles)
     system = body.get("system")
     if system is not None:
         if isinstance(system, list):
@@ -150,9 +153,9 @@ def validate_count_tokens(body: Any) -> dict[str, Any]:
     return body
 
 
-def validate_create(body: Any) -> dict[str, Any]:
+def validate_create(body: Any, betas: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Validate a ``POST /v1/messages`` body; returns it unchanged or raises a 400."""
-    validate_count_tokens(body)
+    validate_count_tokens(body, betas)
     max_tokens = body.get("max_tokens")
     if not _is_int(max_tokens):
         raise invalid("max_tokens: Field required")
