@@ -30,7 +30,7 @@ from tokentrail.collector.decode import (
     media_type,
     parse,
 )
-from tokentrail.collector.signals import SIGNALS, Signal, TableRows
+from tokentrail.collector.signals import SIGNALS, Decoded, Signal
 from tokentrail.collector.writer import BatchWriter, Overloaded, WriterClosed
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _decode(signal: Signal, body: bytes, kind: str, encoding: str | None,
-            limit: int) -> list[TableRows]:
+            limit: int) -> Decoded:
     try:
         raw = decompress(body, encoding, limit)
         message = parse(raw, kind, signal.request_cls)
@@ -144,12 +144,14 @@ class OtlpHttpReceiver:
 
     async def _export(self, signal: Signal, request: Request, kind: str) -> Response:
         body = await _read_body(request, self.max_body_bytes)
-        tables = await run_in_threadpool(
+        decoded = await run_in_threadpool(
             _decode, signal, body, kind, request.headers.get("content-encoding"),
             self.max_body_bytes,
         )
         try:
-            futures = [self.writer.submit(t.table, t.columns, t.rows) for t in tables]
+            futures = self.writer.submit_many(
+                [(t.table, t.columns, t.rows) for t in decoded.tables]
+            )
         except Overloaded as exc:
             raise ReceiverError(429, code_pb2.RESOURCE_EXHAUSTED, str(exc),
                                 retry_after=exc.retry_after) from None
@@ -160,7 +162,7 @@ class OtlpHttpReceiver:
         except Exception as exc:
             raise ReceiverError(503, code_pb2.UNAVAILABLE, f"store write failed: {exc}",
                                 retry_after=self.writer.retry_after) from None
-        return Response(_encode(signal.response_cls(), kind), media_type=kind)
+        return Response(_encode(signal.response(decoded), kind), media_type=kind)
 
 
 def create_app(receiver: OtlpHttpReceiver) -> FastAPI:

@@ -12,8 +12,13 @@ import base64
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
@@ -141,3 +146,150 @@ def trace_rows(request: ExportTraceServiceRequest) -> list[list[Any]]:
                     [attributes(link.attributes) for link in links],
                 ])
     return rows
+
+
+LOG_COLUMNS = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "TraceFlags",
+    "SeverityText",
+    "SeverityNumber",
+    "ServiceName",
+    "Body",
+    "ResourceSchemaUrl",
+    "ResourceAttributes",
+    "ScopeSchemaUrl",
+    "ScopeName",
+    "ScopeVersion",
+    "ScopeAttributes",
+    "LogAttributes",
+)
+
+
+def log_rows(request: ExportLogsServiceRequest) -> list[list[Any]]:
+    """One row per log record, columns in :data:`LOG_COLUMNS` order.
+
+    A record without a timestamp gets its observed timestamp (as the exporter does).
+    """
+    rows: list[list[Any]] = []
+    for resource_logs in request.resource_logs:
+        resource_attrs = attributes(resource_logs.resource.attributes)
+        service_name = resource_attrs.get("service.name", "")
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope
+            scope_attrs = attributes(scope.attributes)
+            for record in scope_logs.log_records:
+                rows.append([
+                    record.time_unix_nano or record.observed_time_unix_nano,
+                    record.trace_id.hex(),
+                    record.span_id.hex(),
+                    record.flags & 0xFF,
+                    record.severity_text,
+                    int(record.severity_number) & 0xFF,
+                    service_name,
+                    any_value_to_str(record.body),
+                    resource_logs.schema_url,
+                    resource_attrs,
+                    scope_logs.schema_url,
+                    scope.name,
+                    scope.version,
+                    scope_attrs,
+                    attributes(record.attributes),
+                ])
+    return rows
+
+
+METRIC_COMMON_COLUMNS = (
+    "ResourceAttributes",
+    "ResourceSchemaUrl",
+    "ScopeName",
+    "ScopeVersion",
+    "ScopeAttributes",
+    "ScopeDroppedAttrCount",
+    "ScopeSchemaUrl",
+    "ServiceName",
+    "MetricName",
+    "MetricDescription",
+    "MetricUnit",
+    "Attributes",
+    "StartTimeUnix",
+    "TimeUnix",
+)
+_EXEMPLAR_COLUMNS = (
+    "Exemplars.FilteredAttributes",
+    "Exemplars.TimeUnix",
+    "Exemplars.Value",
+    "Exemplars.SpanId",
+    "Exemplars.TraceId",
+)
+GAUGE_COLUMNS = (*METRIC_COMMON_COLUMNS, "Value", "Flags", *_EXEMPLAR_COLUMNS)
+SUM_COLUMNS = (*GAUGE_COLUMNS, "AggregationTemporality", "IsMonotonic")
+HISTOGRAM_COLUMNS = (
+    *METRIC_COMMON_COLUMNS, "Count", "Sum", "BucketCounts", "ExplicitBounds",
+    *_EXEMPLAR_COLUMNS, "Flags", "Min", "Max", "AggregationTemporality",
+)
+
+
+@dataclass
+class MetricRows:
+    """Rows per metric table, plus the data points no table holds (reported back
+    to the client as a partial success instead of being dropped silently)."""
+
+    gauge: list[list[Any]] = field(default_factory=list)
+    sum: list[list[Any]] = field(default_factory=list)
+    histogram: list[list[Any]] = field(default_factory=list)
+    rejected_points: int = 0
+    rejected_kinds: set[str] = field(default_factory=set)
+
+
+def _number(point: Any) -> float:
+    return float(point.as_int) if point.WhichOneof("value") == "as_int" else point.as_double
+
+
+def _exemplars(exemplars: Any) -> list[list[Any]]:
+    return [
+        [attributes(e.filtered_attributes) for e in exemplars],
+        [e.time_unix_nano for e in exemplars],
+        [_number(e) for e in exemplars],
+        [e.span_id.hex() for e in exemplars],
+        [e.trace_id.hex() for e in exemplars],
+    ]
+
+
+def metric_rows(request: ExportMetricsServiceRequest) -> MetricRows:
+    out = MetricRows()
+    for resource_metrics in request.resource_metrics:
+        resource_attrs = attributes(resource_metrics.resource.attributes)
+        service_name = resource_attrs.get("service.name", "")
+        for scope_metrics in resource_metrics.scope_metrics:
+            scope = scope_metrics.scope
+            head = [resource_attrs, resource_metrics.schema_url, scope.name, scope.version,
+                    attributes(scope.attributes), scope.dropped_attributes_count,
+                    scope_metrics.schema_url, service_name]
+            for metric in scope_metrics.metrics:
+                kind = metric.WhichOneof("data")
+                described = [*head, metric.name, metric.description, metric.unit]
+                if kind in ("gauge", "sum"):
+                    data = getattr(metric, kind)
+                    for p in data.data_points:
+                        row = [*described, attributes(p.attributes), p.start_time_unix_nano,
+                               p.time_unix_nano, _number(p), p.flags, *_exemplars(p.exemplars)]
+                        if kind == "sum":
+                            row += [int(data.aggregation_temporality), data.is_monotonic]
+                            out.sum.append(row)
+                        else:
+                            out.gauge.append(row)
+                elif kind == "histogram":
+                    data = metric.histogram
+                    for p in data.data_points:
+                        out.histogram.append([
+                            *described, attributes(p.attributes), p.start_time_unix_nano,
+                            p.time_unix_nano, p.count, p.sum, list(p.bucket_counts),
+                            list(p.explicit_bounds), *_exemplars(p.exemplars), p.flags,
+                            p.min, p.max, int(data.aggregation_temporality),
+                        ])
+                elif kind is not None:  # exponential_histogram, summary: no table yet
+                    out.rejected_points += len(getattr(metric, kind).data_points)
+                    out.rejected_kinds.add(kind)
+    return out

@@ -1,8 +1,8 @@
 """The OTLP signals the collector accepts, each mapped to its tables.
 
-A receiver (HTTP now, gRPC next) only needs a :class:`Signal`: which message to
-parse, which response to send, and how a parsed request becomes rows for which
-tables. Adding logs or metrics means adding an entry here, not a new receiver.
+A receiver (HTTP or gRPC) only needs a :class:`Signal`: which message to parse and
+how a parsed request becomes rows for which tables, and what response (including
+a partial success) to send back. Receivers hold no signal-specific code.
 """
 
 from __future__ import annotations
@@ -12,12 +12,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from tokentrail.collector.rows import TRACE_COLUMNS, trace_rows
+from tokentrail.collector.rows import (
+    GAUGE_COLUMNS,
+    HISTOGRAM_COLUMNS,
+    LOG_COLUMNS,
+    SUM_COLUMNS,
+    TRACE_COLUMNS,
+    log_rows,
+    metric_rows,
+    trace_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -28,24 +45,63 @@ class TableRows:
 
 
 @dataclass(frozen=True)
+class Decoded:
+    """What one request becomes: rows per table, and what was refused and why."""
+
+    tables: list[TableRows]
+    rejected: int = 0
+    error_message: str = ""
+
+
+@dataclass(frozen=True)
 class Signal:
     name: str
     http_path: str
     request_cls: type[Message]
     response_cls: type[Message]
-    to_rows: Callable[[Any], list[TableRows]]
+    to_rows: Callable[[Any], Decoded]
+    rejected_field: str  # the partial_success counter of response_cls
+
+    def response(self, decoded: Decoded) -> Message:
+        """The Export*ServiceResponse, with partial_success set when anything was refused."""
+        response = self.response_cls()
+        if decoded.rejected:
+            setattr(response.partial_success, self.rejected_field, decoded.rejected)
+            response.partial_success.error_message = decoded.error_message
+        return response
 
 
-def _traces(request: ExportTraceServiceRequest) -> list[TableRows]:
-    return [TableRows("otel_traces", TRACE_COLUMNS, trace_rows(request))]
+def _traces(request: ExportTraceServiceRequest) -> Decoded:
+    return Decoded([TableRows("otel_traces", TRACE_COLUMNS, trace_rows(request))])
 
 
-TRACES = Signal(
-    name="traces",
-    http_path="/v1/traces",
-    request_cls=ExportTraceServiceRequest,
-    response_cls=ExportTraceServiceResponse,
-    to_rows=_traces,
-)
+def _logs(request: ExportLogsServiceRequest) -> Decoded:
+    return Decoded([TableRows("otel_logs", LOG_COLUMNS, log_rows(request))])
 
-SIGNALS: tuple[Signal, ...] = (TRACES,)
+
+def _metrics(request: ExportMetricsServiceRequest) -> Decoded:
+    rows = metric_rows(request)
+    tables = [
+        TableRows(table, columns, data)
+        for table, columns, data in (
+            ("otel_metrics_gauge", GAUGE_COLUMNS, rows.gauge),
+            ("otel_metrics_sum", SUM_COLUMNS, rows.sum),
+            ("otel_metrics_histogram", HISTOGRAM_COLUMNS, rows.histogram),
+        )
+        if data
+    ]
+    message = ""
+    if rows.rejected_points:
+        kinds = ", ".join(sorted(rows.rejected_kinds))
+        message = f"metric types not stored by tokentrail yet: {kinds}"
+    return Decoded(tables, rows.rejected_points, message)
+
+
+TRACES = Signal("traces", "/v1/traces", ExportTraceServiceRequest, ExportTraceServiceResponse,
+                _traces, "rejected_spans")
+LOGS = Signal("logs", "/v1/logs", ExportLogsServiceRequest, ExportLogsServiceResponse,
+              _logs, "rejected_log_records")
+METRICS = Signal("metrics", "/v1/metrics", ExportMetricsServiceRequest,
+                 ExportMetricsServiceResponse, _metrics, "rejected_data_points")
+
+SIGNALS: tuple[Signal, ...] = (TRACES, LOGS, METRICS)

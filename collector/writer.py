@@ -88,30 +88,36 @@ class BatchWriter:
         self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
     ) -> Future[None]:
         """Queue rows for ``table``; the future resolves once they are committed."""
-        future: Future[None] = Future()
-        if not rows:
-            future.set_result(None)
-            return future
+        return self.submit_many([(table, columns, rows)])[0]
+
+    def submit_many(
+        self, parts: Sequence[tuple[str, Sequence[str], list[Sequence[Any]]]]
+    ) -> list[Future[None]]:
+        """Queue rows for several tables at once, all or nothing: one request whose
+        rows span tables is either wholly accepted or wholly refused, so a refusal
+        never leaves half a request queued (its retry would duplicate that half)."""
+        futures: list[Future[None]] = [Future() for _ in parts]
+        incoming = sum(len(rows) for _, _, rows in parts)
         with self._cond:
             if self._closing:
                 raise WriterClosed("collector is shutting down")
-            if self._queued_rows + self._in_flight_rows + len(rows) > self.max_queued_rows and (
-                self._queued_rows + self._in_flight_rows
-            ):
+            pending = self._queued_rows + self._in_flight_rows
+            if pending and pending + incoming > self.max_queued_rows:
                 raise Overloaded(self.retry_after)
-            queue = self._queues.get(table)
-            if queue is None:
-                queue = self._queues[table] = _TableQueue(columns=columns)
-            if not queue.items:
-                queue.since = time.monotonic()
-            queue.items.append(_Pending(rows, future))
-            queue.rows += len(rows)
-            self._queued_rows += len(rows)
-            if queue.rows >= self.max_rows:
-                self._cond.notify()
-            elif len(queue.items) == 1:
-                self._cond.notify()  # start the delay clock
-        return future
+            for future, (table, columns, rows) in zip(futures, parts, strict=True):
+                if not rows:
+                    future.set_result(None)
+                    continue
+                queue = self._queues.get(table)
+                if queue is None:
+                    queue = self._queues[table] = _TableQueue(columns=columns)
+                if not queue.items:
+                    queue.since = time.monotonic()
+                queue.items.append(_Pending(rows, future))
+                queue.rows += len(rows)
+                self._queued_rows += len(rows)
+            self._cond.notify()
+        return futures
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop accepting work, commit everything queued, and stop the thread."""

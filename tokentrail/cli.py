@@ -131,5 +131,61 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
         raise click.ClickException(str(exc)) from None
 
 
+@cli.group(name="import")
+def import_() -> None:
+    """Import data that other tools wrote to disk."""
+
+
+@import_.command(name="claude-code")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@store_options
+@click.option("--endpoint", metavar="URL", default=None,
+              help="Send to a running `tokentrail serve` over OTLP/HTTP instead of opening "
+                   "the store (e.g. http://127.0.0.1:4318); needed while serve owns the "
+                   "embedded store.")
+def import_claude_code(paths: tuple[Path, ...], data: Path | None, clickhouse: str | None,
+                       endpoint: str | None) -> None:
+    """Import Claude Code session transcripts (*.jsonl) into llm_calls.
+
+    PATHS are transcript files or directories searched recursively; the default is
+    ~/.claude/projects. Importing the same sessions again adds nothing.
+    """
+    from tokentrail.collector import claude_code_import as cci
+    from tokentrail.store import Store, StoreError
+
+    files: list[Path] = []
+    for path in paths or (cci.DEFAULT_PATH,):
+        try:
+            files.extend(cci.transcript_files(path))
+        except FileNotFoundError as exc:
+            raise click.BadParameter(str(exc), param_hint="PATHS") from None
+    if not files:
+        raise click.ClickException("no *.jsonl transcripts found")
+    store = None
+    if endpoint:
+        target = cci.OtlpTarget(endpoint, token=_settings().ingest_token)
+    else:
+        settings = _settings(data=data, clickhouse=clickhouse)
+        try:
+            store = Store.open(settings.dsn)
+        except StoreError as exc:
+            raise click.ClickException(
+                f"{exc}\nWhile `tokentrail serve` runs, add --endpoint http://127.0.0.1:4318"
+            ) from None
+        target = cci.StoreTarget(store)
+    total = sum(f.stat().st_size for f in files)
+    try:
+        with click.progressbar(length=total, label=f"Importing {len(files)} transcript(s)",
+                               file=sys.stderr) as bar:
+            result = cci.import_transcripts(files, target, on_progress=bar.update)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if store is not None:
+            store.close()
+    click.echo(f"{result.files} file(s), {result.calls_found} API call(s) found, "
+               f"{result.calls_written} new")
+
+
 def main() -> None:  # pragma: no cover - console-script convenience
     cli()

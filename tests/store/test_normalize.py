@@ -30,7 +30,7 @@ def test_claude_code_fixture_gives_two_calls_with_disjoint_buckets(store):
     assert len(calls) == 2
     for call in calls:
         assert [call[b] for b in BUCKETS] == [40, 24500, 2100, 0, 55]
-        assert call["source"] == "claude-code"
+        assert call["source"] == "claude-code-trace"
         assert call["run_id"] == "5a60c6c7-a475-4746-afc7-4f62b26fa781"
         assert call["model"] == "claude-sonnet-4-5"
     assert [c["stop_reason"] for c in calls] == ["tool_use", "end_turn"]

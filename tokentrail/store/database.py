@@ -20,6 +20,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from tokentrail.store import schema
+from tokentrail.store.normalize import TRANSCRIPT_SCOPE
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,23 @@ class Store:
             """,
             {"run_id": run_id},
         )
+
+    def imported_transcript_calls(self, sessions: list[str]) -> set[tuple[str, str]]:
+        """(session id, request key) of transcript calls already imported."""
+        if not sessions:
+            return set()
+        rows = self.query(
+            """
+            SELECT DISTINCT LogAttributes['session.id'] AS session,
+                   if(LogAttributes['request.ref'] != '', LogAttributes['request.ref'],
+                      LogAttributes['message.id']) AS key
+            FROM otel_logs
+            WHERE ScopeName = {scope:String}
+              AND LogAttributes['session.id'] IN {sessions:Array(String)}
+            """,
+            {"scope": TRANSCRIPT_SCOPE, "sessions": sessions},
+        )
+        return {(r["session"], r["key"]) for r in rows}
 
     def close(self) -> None:
         try:

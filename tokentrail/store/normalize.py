@@ -68,9 +68,31 @@ SOURCE_RANKS = {
     "otel-contrib": 70,
     "openllmetry": 60,
     "openinference": 50,
-    "claude-code": 40,
+    "claude-code-event": 40,
+    "claude-code-trace": 30,
+    "claude-code-transcript": 20,
     "genai-semconv": 10,
 }
+
+# Claude Code reports each API call up to three times (span, event, transcript line;
+# FACTS §5) and the reports share no id: the event has no message id, the span no
+# request id, and transcript message ids repeat (the fixture's two calls are both
+# "msg_1"). So instead of guessing pairs by timestamp, llm_calls keeps, per run, only
+# the richest family that reported it: events (cost, 5m/1h split) over spans over
+# transcripts. Reports of other sources have family 0 and are always kept.
+FAMILY_RANKS = {"claude-code-event": 3, "claude-code-trace": 2, "claude-code-transcript": 1}
+
+CLAUDE_CODE_EVENTS_SCOPE = "com.anthropic.claude_code.events"
+TRANSCRIPT_SCOPE = "tokentrail.import.claude_code"  # log records written by the importer
+TRANSCRIPT_BODY = "claude_code.transcript.assistant"
+
+
+def _ranks() -> str:
+    """SQL: source_rank and family_rank of the row's ``source``."""
+    sources, ranks = list(SOURCE_RANKS), list(SOURCE_RANKS.values())
+    families = [FAMILY_RANKS.get(name, 0) for name in sources]
+    return (f"transform(source, {sources}, {ranks}, 0) AS source_rank,\n"
+            f"    transform(source, {sources}, {families}, 0) AS family_rank")
 
 
 def _first(attrs: str, names: tuple[str, ...]) -> str:
@@ -88,7 +110,7 @@ def traces_to_calls_select() -> str:
     a = "SpanAttributes"
     source = f"""multiIf(
         mapContains({a}, '{sc.RUN_ID}') OR ScopeName = '{sc.TOKENTRAIL_SCOPE}', 'tokentrail',
-        SpanName = '{sc.CLAUDE_CODE_LLM_REQUEST_SPAN}', 'claude-code',
+        SpanName = '{sc.CLAUDE_CODE_LLM_REQUEST_SPAN}', 'claude-code-trace',
         ScopeName = '{sc.ANTHROPIC_SDK_SCOPE}', 'anthropic-sdk',
         mapContains({a}, 'llm.token_count.prompt'), 'openinference',
         mapContains({a}, 'gen_ai.usage.cache_read_input_tokens')
@@ -115,7 +137,7 @@ SELECT
     SpanId AS span_id,
     ServiceName AS service_name,
     {source} AS source,
-    transform(source, {list(SOURCE_RANKS)}, {list(SOURCE_RANKS.values())}, 0) AS source_rank,
+    {_ranks()},
     {run_id} AS run_id,
     {a}['{sc.RUN_NAME}'] AS run_name,
     {a}['{sc.RUN_PARENT_ID}'] AS parent_run_id,
@@ -150,4 +172,50 @@ WHERE ({disjoint}
        OR ScopeName = '{sc.ANTHROPIC_SDK_SCOPE}'
        OR startsWith({_first(a, MODEL_ATTRS)}, 'claude'))
   AND {_first(a, INCLUSIVE_INPUT_ATTRS + DISJOINT_INPUT_ATTRS)} != ''
+"""  # noqa: S608
+
+
+def logs_to_calls_select() -> str:
+    """The SELECT of the materialized view ``otel_logs`` -> ``llm_call_reports``.
+
+    Two kinds of log records describe API calls: Claude Code's ``api_request``
+    events (FACTS §5) and the transcript lines that ``tokentrail import claude-code``
+    writes as log records. Both use Anthropic's disjoint buckets.
+    """
+    a = "LogAttributes"
+    is_event = (f"ScopeName = '{CLAUDE_CODE_EVENTS_SCOPE}' "
+                f"AND {a}['event.name'] = 'api_request'")
+    is_transcript = f"ScopeName = '{TRANSCRIPT_SCOPE}' AND Body = '{TRANSCRIPT_BODY}'"
+    write = f"toInt64OrZero({a}['cache_creation_tokens'])"
+    write_1h = f"toInt64OrZero({a}['cache_creation_1h_tokens'])"
+    session = f"{a}['{sc.CLAUDE_CODE_SESSION_ID}']"
+    key = (f"if({is_event}, {a}['event.sequence'], "
+           f"arrayFirst(x -> x != '', [{a}['request.ref'], {a}['message.id'], '']))")
+    return f"""
+SELECT
+    Timestamp - toIntervalMillisecond(toInt64OrZero({a}['duration_ms'])) AS timestamp,
+    concat(source, ':', {session}, ':', {key}) AS call_id,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    ServiceName AS service_name,
+    if({is_event}, 'claude-code-event', 'claude-code-transcript') AS source,
+    {_ranks()},
+    {session} AS run_id,
+    {a}['prompt.id'] AS prompt_id,
+    toUInt32OrZero({a}['{sc.TURN}']) AS turn,
+    {a}['model'] AS model,
+    toUInt64(greatest(0, toInt64OrZero({a}['input_tokens']))) AS input_tokens,
+    toUInt64(greatest(0, toInt64OrZero({a}['cache_read_tokens']))) AS cache_read_tokens,
+    toUInt64(greatest(0, {write})) AS cache_write_tokens,
+    toUInt64(greatest(0, if(mapContains({a}, 'cache_creation_5m_tokens'),
+        toInt64OrZero({a}['cache_creation_5m_tokens']), {write} - {write_1h})))
+        AS cache_write_5m_tokens,
+    toUInt64(greatest(0, {write_1h})) AS cache_write_1h_tokens,
+    toUInt64(greatest(0, toInt64OrZero({a}['output_tokens']))) AS output_tokens,
+    {a}['message.id'] AS response_id,
+    {a}['stop_reason'] AS stop_reason,
+    toFloat64OrZero({a}['duration_ms']) AS duration_ms,
+    toFloat64OrNull(nullIf({a}['cost_usd'], '')) AS reported_cost_usd
+FROM {{otel_logs}}
+WHERE ({is_event}) OR ({is_transcript})
 """  # noqa: S608

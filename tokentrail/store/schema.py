@@ -16,7 +16,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
-from tokentrail.store.normalize import traces_to_calls_select
+from tokentrail.store.normalize import logs_to_calls_select, traces_to_calls_select
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,9 @@ LLM_CALL_REPORTS = Table(
     service_name LowCardinality(String),
     source LowCardinality(String),
     source_rank UInt8,
+    family_rank UInt8,
     run_id String,
+    prompt_id String,
     run_name String,
     parent_run_id String,
     turn UInt32,
@@ -308,9 +310,24 @@ LLM_CALLS_FROM_TRACES_MV = MaterializedView(
     select=traces_to_calls_select(),
 )
 
+LLM_CALLS_FROM_LOGS_MV = MaterializedView(
+    name="llm_calls_from_logs_mv",
+    target="llm_call_reports",
+    source="otel_logs",
+    select=logs_to_calls_select(),
+)
+
+# One row per call: FINAL collapses reports of the same call_id to the richest, and
+# the family rule (see normalize.FAMILY_RANKS) keeps one Claude Code family per run.
 LLM_CALLS = View(
     name="llm_calls",
-    select="SELECT * EXCEPT (source_rank) FROM llm_call_reports FINAL",
+    select="""
+SELECT * EXCEPT (source_rank, family_rank)
+FROM llm_call_reports FINAL
+WHERE family_rank = 0
+   OR (run_id, family_rank) IN (
+        SELECT run_id, max(family_rank) FROM llm_call_reports
+        WHERE family_rank > 0 GROUP BY run_id)""",
 )
 
 
@@ -341,6 +358,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             OTEL_METRICS_HISTOGRAM,
             LLM_CALL_REPORTS,
             LLM_CALLS_FROM_TRACES_MV,
+            LLM_CALLS_FROM_LOGS_MV,
             LLM_CALLS,
         ),
     ),
