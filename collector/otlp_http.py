@@ -1,4 +1,5 @@
-"""The OTLP/HTTP receiver (port 4318): POST /v1/<signal>, protobuf or JSON, gzip.
+"""The OTLP/HTTP receiver (port 4318): POST /v1/{traces,logs,metrics}, protobuf or
+JSON, gzip.
 
 Behaviour follows the OTLP specification (FACTS §6): the response is encoded like
 the request; 400 with a ``google.rpc.Status`` reason for bad data (not retried by
@@ -10,41 +11,27 @@ are committed to the store.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
-from starlette.concurrency import run_in_threadpool
 
-from tokentrail.collector.decode import (
-    JSON,
-    PROTOBUF,
-    BodyTooLarge,
-    DecodeError,
-    UnsupportedMediaType,
-    decompress,
-    media_type,
-    parse,
-)
-from tokentrail.collector.signals import SIGNALS, Decoded, Signal
-from tokentrail.collector.writer import BatchWriter, Overloaded, WriterClosed
+from tokentrail.collector.decode import JSON, PROTOBUF, UnsupportedMediaType, media_type
+from tokentrail.collector.ingest import Failure, Ingest, IngestError
+from tokentrail.collector.signals import SIGNALS, Signal
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024  # the spec's recommended limit
-
-
-class ReceiverError(Exception):
-    def __init__(self, status: int, code: int, message: str, retry_after: int | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
+# Failure -> (HTTP status, google.rpc code)
+_HTTP = {
+    Failure.INVALID: (400, code_pb2.INVALID_ARGUMENT),
+    Failure.TOO_LARGE: (413, code_pb2.RESOURCE_EXHAUSTED),
+    Failure.UNAUTHENTICATED: (401, code_pb2.UNAUTHENTICATED),
+    Failure.OVERLOADED: (429, code_pb2.RESOURCE_EXHAUSTED),
+    Failure.UNAVAILABLE: (503, code_pb2.UNAVAILABLE),
+}
 
 
 def _encode(message: Message, kind: str) -> bytes:
@@ -53,121 +40,60 @@ def _encode(message: Message, kind: str) -> bytes:
     return message.SerializeToString()
 
 
-def _status_response(err: ReceiverError, kind: str) -> Response:
-    headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
-    body = _encode(status_pb2.Status(code=err.code, message=err.message), kind)
-    return Response(body, status_code=err.status, media_type=kind, headers=headers)
+def _error(status: int, code: int, message: str, kind: str,
+           retry_after: int | None = None) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    body = _encode(status_pb2.Status(code=code, message=message), kind)
+    return Response(body, status_code=status, media_type=kind, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, ingest: Ingest) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ReceiverError(413, code_pb2.RESOURCE_EXHAUSTED,
-                            f"body of {declared} bytes exceeds the limit of {limit} bytes")
+    if declared is not None and declared.isdigit():
+        ingest.check_size(int(declared))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise ReceiverError(413, code_pb2.RESOURCE_EXHAUSTED,
-                                f"body exceeds the limit of {limit} bytes")
+        ingest.check_size(size)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _decode(signal: Signal, body: bytes, kind: str, encoding: str | None,
-            limit: int) -> Decoded:
-    try:
-        raw = decompress(body, encoding, limit)
-        message = parse(raw, kind, signal.request_cls)
-        return signal.to_rows(message)
-    except BodyTooLarge as exc:
-        raise ReceiverError(413, code_pb2.RESOURCE_EXHAUSTED, str(exc)) from None
-    except DecodeError as exc:
-        raise ReceiverError(400, code_pb2.INVALID_ARGUMENT, str(exc)) from None
+def router(ingest: Ingest) -> APIRouter:
+    """One POST route per signal."""
+    api = APIRouter()
+    for signal in SIGNALS:
+        api.add_api_route(signal.http_path, _endpoint(ingest, signal), methods=["POST"],
+                          summary=f"OTLP/HTTP export of {signal.name}",
+                          response_class=Response)
+    return api
 
 
-class OtlpHttpReceiver:
-    """Turns OTLP/HTTP requests into committed rows through a :class:`BatchWriter`."""
-
-    def __init__(
-        self,
-        writer: BatchWriter,
-        *,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        token: str | None = None,
-    ) -> None:
-        self.writer = writer
-        self.max_body_bytes = max_body_bytes
-        self.token = token
-
-    def router(self) -> APIRouter:
-        router = APIRouter()
-        for signal in SIGNALS:
-            router.add_api_route(
-                signal.http_path,
-                self._endpoint(signal),
-                methods=["POST"],
-                summary=f"OTLP/HTTP export of {signal.name}",
-                response_class=Response,
-            )
-        return router
-
-    def _endpoint(self, signal: Signal):
-        async def export(request: Request) -> Response:
-            try:
-                kind = media_type(request.headers.get("content-type"))
-            except UnsupportedMediaType as exc:
-                return _status_response(
-                    ReceiverError(415, code_pb2.INVALID_ARGUMENT, str(exc)), PROTOBUF
-                )
-            try:
-                self._authorize(request)
-                return await self._export(signal, request, kind)
-            except ReceiverError as err:
-                if err.status >= 500:
-                    log.warning("OTLP %s request failed: %s", signal.name, err.message)
-                return _status_response(err, kind)
-
-        export.__name__ = f"export_{signal.name}"
-        return export
-
-    def _authorize(self, request: Request) -> None:
-        if not self.token:
-            return
-        given = request.headers.get("authorization", "")
-        scheme, _, credential = given.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(
-            credential.strip().encode(), self.token.encode()
-        ):
-            raise ReceiverError(401, code_pb2.UNAUTHENTICATED,
-                                "missing or wrong bearer token (TOKENTRAIL_INGEST_TOKEN)")
-
-    async def _export(self, signal: Signal, request: Request, kind: str) -> Response:
-        body = await _read_body(request, self.max_body_bytes)
-        decoded = await run_in_threadpool(
-            _decode, signal, body, kind, request.headers.get("content-encoding"),
-            self.max_body_bytes,
-        )
+def _endpoint(ingest: Ingest, signal: Signal):
+    async def export(request: Request) -> Response:
         try:
-            futures = self.writer.submit_many(
-                [(t.table, t.columns, t.rows) for t in decoded.tables]
-            )
-        except Overloaded as exc:
-            raise ReceiverError(429, code_pb2.RESOURCE_EXHAUSTED, str(exc),
-                                retry_after=exc.retry_after) from None
-        except WriterClosed as exc:
-            raise ReceiverError(503, code_pb2.UNAVAILABLE, str(exc), retry_after=1) from None
+            kind = media_type(request.headers.get("content-type"))
+        except UnsupportedMediaType as exc:
+            return _error(415, code_pb2.INVALID_ARGUMENT, str(exc), PROTOBUF)
         try:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-        except Exception as exc:
-            raise ReceiverError(503, code_pb2.UNAVAILABLE, f"store write failed: {exc}",
-                                retry_after=self.writer.retry_after) from None
-        return Response(_encode(signal.response(decoded), kind), media_type=kind)
+            ingest.authorize(request.headers.get("authorization"))
+            body = await _read_body(request, ingest)
+            response = await ingest.export(signal, body, kind,
+                                           request.headers.get("content-encoding"))
+        except IngestError as err:
+            status, code = _HTTP[err.failure]
+            if status >= 500:
+                log.warning("OTLP/HTTP %s request failed: %s", signal.name, err.message)
+            return _error(status, code, err.message, kind, err.retry_after)
+        return Response(_encode(response, kind), media_type=kind)
+
+    export.__name__ = f"export_{signal.name}"
+    return export
 
 
-def create_app(receiver: OtlpHttpReceiver) -> FastAPI:
+def create_app(ingest: Ingest) -> FastAPI:
     """The ASGI app served on the OTLP/HTTP port."""
     app = FastAPI(title="tokentrail OTLP/HTTP receiver", docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.include_router(receiver.router())
+    app.include_router(router(ingest))
     return app

@@ -62,6 +62,13 @@ class Signal:
     to_rows: Callable[[Any], Decoded]
     rejected_field: str  # the partial_success counter of response_cls
 
+    @property
+    def grpc_service(self) -> str:
+        """Full gRPC service name, e.g. opentelemetry.proto.collector.trace.v1.TraceService."""
+        file = self.request_cls.DESCRIPTOR.file
+        (service,) = file.services_by_name.values()
+        return service.full_name
+
     def response(self, decoded: Decoded) -> Message:
         """The Export*ServiceResponse, with partial_success set when anything was refused."""
         response = self.response_cls()

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from tokentrail.collector import otlp_http
+from tokentrail.collector import otlp_grpc, otlp_http
+from tokentrail.collector.ingest import Ingest
 from tokentrail.collector.writer import BatchWriter
 from tokentrail.settings import Settings
 from tokentrail.store import Store
@@ -64,57 +65,77 @@ async def run(settings: Settings) -> int:
         max_delay=settings.batch_max_delay,
         max_queued_rows=settings.queue_max_rows,
     )
-    receiver = otlp_http.OtlpHttpReceiver(
-        writer, max_body_bytes=settings.max_body_bytes, token=settings.ingest_token
-    )
+    ingest = Ingest(writer, max_body_bytes=settings.max_body_bytes, token=settings.ingest_token)
     servers = [
-        _server(otlp_http.create_app(receiver), settings, settings.otlp_http_port, "OTLP/HTTP"),
+        _server(otlp_http.create_app(ingest), settings, settings.otlp_http_port, "OTLP/HTTP"),
         _server(create_ui_app(store, token=settings.ui_token), settings, settings.ui_port, "UI"),
     ]
+    stopping = asyncio.Event()
+    failed = False
 
-    def stop(signum: int) -> None:
-        log.info("received %s, shutting down", signal.Signals(signum).name)
+    def stop_all() -> None:
+        stopping.set()
         for server in servers:
-            if server.should_exit:
-                server.force_exit = True  # a second signal: stop waiting for requests
             server.should_exit = True
+
+    def on_signal(signum: int) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        if stopping.is_set():  # a second signal: stop waiting for in-flight requests
+            for server in servers:
+                server.force_exit = True
+        stop_all()
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig)
+        loop.add_signal_handler(sig, on_signal, sig)
 
-    async def serve(server: _Server) -> None:
+    async def serve_http(server: _Server) -> None:
+        nonlocal failed
         try:
             await server.serve()
         except SystemExit:  # uvicorn exits this way when it cannot bind
             log.error("%s server failed to start on %s:%s", server.name,
                       settings.host, server.config.port)
-            server.failed = True  # type: ignore[attr-defined]
+            failed = True
         finally:
-            for other in servers:  # one server down means the process is down
-                other.should_exit = True
+            stop_all()  # one server down means the process is down
+
+    async def serve_grpc() -> None:
+        nonlocal failed
+        try:
+            grpc_server, _ = otlp_grpc.create_server(ingest, settings.host,
+                                                     settings.otlp_grpc_port)
+        except RuntimeError as exc:
+            log.error("OTLP/gRPC server failed to start on %s:%s: %s", settings.host,
+                      settings.otlp_grpc_port, exc)
+            failed = True
+            stop_all()
+            return
+        await grpc_server.start()
+        await stopping.wait()
+        await grpc_server.stop(grace=30)  # in-flight exports finish (and commit)
 
     async def announce() -> None:
         while not all(s.started for s in servers):
-            if any(s.should_exit for s in servers):
+            if stopping.is_set():
                 return
             await asyncio.sleep(0.05)
         where = "embedded store" if store.is_embedded else "ClickHouse"
         print(
             f"tokentrail serve: OTLP/HTTP on http://{settings.host}:{settings.otlp_http_port}, "
+            f"OTLP/gRPC on {settings.host}:{settings.otlp_grpc_port}, "
             f"UI on http://{settings.host}:{settings.ui_port}, {where} {_display_dsn(settings)}",
             file=sys.stderr,
             flush=True,
         )
 
     try:
-        await asyncio.gather(announce(), *(serve(s) for s in servers))
+        await asyncio.gather(announce(), serve_grpc(), *(serve_http(s) for s in servers))
     finally:
         await asyncio.to_thread(writer.close)
         store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    failed = any(getattr(s, "failed", False) for s in servers)
     log.info("stopped")
     return 1 if failed else 0
 

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import CLAUDE_CODE_FIXTURES
 from tokentrail.collector import claude_code_import as cci
-from tokentrail.collector.otlp_http import OtlpHttpReceiver, create_app
+from tokentrail.collector.ingest import Ingest
+from tokentrail.collector.otlp_http import create_app
 from tokentrail.collector.writer import BatchWriter
 
 SESSION = "5a60c6c7-a475-4746-afc7-4f62b26fa781"
@@ -23,7 +24,7 @@ TRANSCRIPT = CLAUDE_CODE_FIXTURES / "session-transcript.jsonl"
 @pytest.fixture
 def post(store):
     writer = BatchWriter(store, max_delay=0.01)
-    client = TestClient(create_app(OtlpHttpReceiver(writer)))
+    client = TestClient(create_app(Ingest(writer)))
 
     def send(signal: str, filename: str) -> None:
         body = (CLAUDE_CODE_FIXTURES / filename).read_bytes()

@@ -13,7 +13,8 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tests.otlp import anthropic_call_attrs, span, to_otlp_json, trace_request
-from tokentrail.collector.otlp_http import OtlpHttpReceiver, create_app
+from tokentrail.collector.ingest import Ingest
+from tokentrail.collector.otlp_http import create_app
 from tokentrail.collector.writer import BatchWriter
 
 PB = {"Content-Type": "application/x-protobuf"}
@@ -29,7 +30,7 @@ def make_client(store):
                           if k in ("max_queued_rows", "retry_after")}
         writer = BatchWriter(sink or store, max_rows=1000, max_delay=0.01, **writer_options)
         writers.append(writer)
-        client = TestClient(create_app(OtlpHttpReceiver(writer, **options)))
+        client = TestClient(create_app(Ingest(writer, **options)))
         client.writer = writer
         return client
 

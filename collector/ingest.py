@@ -1,0 +1,92 @@
+"""The transport-independent ingest path: bytes in, committed rows, response out.
+
+Both receivers (OTLP/HTTP and OTLP/gRPC) call :meth:`Ingest.export`; they differ
+only in how they carry bytes and how they spell the failures in
+:class:`IngestError` (HTTP status codes vs gRPC status codes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import secrets
+
+from google.protobuf.message import Message
+from starlette.concurrency import run_in_threadpool
+
+from tokentrail.collector.decode import BodyTooLarge, DecodeError, decompress, parse
+from tokentrail.collector.signals import Decoded, Signal
+from tokentrail.collector.writer import BatchWriter, Overloaded, WriterClosed
+
+DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024  # the OTLP spec's recommended limit
+
+
+class Failure(enum.Enum):
+    INVALID = "invalid"  # bad data: not retried
+    TOO_LARGE = "too_large"  # over the body limit: not retried
+    UNAUTHENTICATED = "unauthenticated"
+    OVERLOADED = "overloaded"  # queue full: retry after a while
+    UNAVAILABLE = "unavailable"  # store failed or shutting down: retry
+
+
+class IngestError(Exception):
+    def __init__(self, failure: Failure, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.failure = failure
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Ingest:
+    """Decodes OTLP requests and commits their rows through a :class:`BatchWriter`."""
+
+    def __init__(self, writer: BatchWriter, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 token: str | None = None) -> None:
+        self.writer = writer
+        self.max_body_bytes = max_body_bytes
+        self.token = token
+
+    def authorize(self, authorization: str | None) -> None:
+        """Check an ``Authorization: Bearer <token>`` value when a token is configured."""
+        if not self.token:
+            return
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            credential.strip().encode(), self.token.encode()
+        ):
+            raise IngestError(Failure.UNAUTHENTICATED,
+                              "missing or wrong bearer token (TOKENTRAIL_INGEST_TOKEN)")
+
+    def check_size(self, size: int) -> None:
+        if size > self.max_body_bytes:
+            raise IngestError(Failure.TOO_LARGE,
+                              f"body of {size} bytes exceeds the limit of "
+                              f"{self.max_body_bytes} bytes")
+
+    def decode(self, signal: Signal, body: bytes, kind: str, encoding: str | None) -> Decoded:
+        try:
+            raw = decompress(body, encoding, self.max_body_bytes)
+            return signal.to_rows(parse(raw, kind, signal.request_cls))
+        except BodyTooLarge as exc:
+            raise IngestError(Failure.TOO_LARGE, str(exc)) from None
+        except DecodeError as exc:
+            raise IngestError(Failure.INVALID, str(exc)) from None
+
+    async def export(self, signal: Signal, body: bytes, kind: str,
+                     encoding: str | None = None) -> Message:
+        """Decode, commit, and return the Export*ServiceResponse to send back."""
+        decoded = await run_in_threadpool(self.decode, signal, body, kind, encoding)
+        try:
+            futures = self.writer.submit_many(
+                [(t.table, t.columns, t.rows) for t in decoded.tables]
+            )
+        except Overloaded as exc:
+            raise IngestError(Failure.OVERLOADED, str(exc), exc.retry_after) from None
+        except WriterClosed as exc:
+            raise IngestError(Failure.UNAVAILABLE, str(exc), 1) from None
+        try:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        except Exception as exc:
+            raise IngestError(Failure.UNAVAILABLE, f"store write failed: {exc}",
+                              self.writer.retry_after) from None
+        return signal.response(decoded)
