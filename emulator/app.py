@@ -45,6 +45,8 @@ from .scenario import Scenario
 from .streaming import events, sse
 
 GATE_HEADER = "x-emulator-gate"
+GATE_TIMEOUT = 30.0
+"""A gate that never fills fails its requests instead of hanging them (real seconds)."""
 
 
 class StreamCut(Exception):
@@ -80,7 +82,12 @@ class Gates:
         if arrived >= int(count):
             event.set()
             self._gates.pop(name, None)
-        await event.wait()
+        try:
+            await asyncio.wait_for(event.wait(), GATE_TIMEOUT)
+        except asyncio.TimeoutError:
+            self._gates.pop(name, None)
+            raise invalid(f"{GATE_HEADER}: only {arrived} of {count} requests reached gate "
+                          f"{name!r} within {GATE_TIMEOUT:.0f} s") from None
 
 
 def create_app(emulator: Emulator | None = None) -> Starlette:

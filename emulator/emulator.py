@@ -88,7 +88,7 @@ class Emulator:
         require_version: bool = True,
         batch_processing: str = "auto",
         batch_delay: float = 0.0,
-        log_limit: int = 10_000,
+        log_limit: int = 1_000,
     ) -> None:
         from .batches import BatchStore  # batches use the pipeline below
 

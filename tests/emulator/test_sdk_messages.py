@@ -86,9 +86,10 @@ def test_stream_true_emits_the_real_event_sequence(client) -> None:
                                     messages=[{"role": "user", "content": text_of(7)}])
     events = list(stream)
     kinds = [e.type for e in events]
-    assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
-    assert kinds[1:4] == ["content_block_start", "content_block_delta", "content_block_delta"] \
-        or "ping" in kinds
+    # (The SDK drops the ping event the emulator sends after message_start.)
+    assert kinds[:2] == ["message_start", "content_block_start"]
+    assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert set(kinds[2:-3]) == {"content_block_delta"} and len(kinds[2:-3]) >= 2
     start = events[0].message
     assert start.content == [] and start.stop_reason is None
     assert start.usage.input_tokens == BASH_TOKENS + 7
