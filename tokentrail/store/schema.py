@@ -137,9 +137,14 @@ OTEL_TRACES = Table(
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_duration Duration TYPE minmax GRANULARITY 1""",
+    # The exporter's key plus (TraceId, SpanId), under ReplacingMergeTree: a span that
+    # arrives twice (an exporter retrying a request whose 200 was lost to a crash)
+    # collapses on merge, and reads with FINAL are exact before that. The engine is
+    # not part of column compatibility; the stock exporter inserts here unchanged.
+    engine="ReplacingMergeTree",
     partition_by="toDate(Timestamp)",
     primary_key="(ServiceName, SpanName, toDateTime(Timestamp))",
-    order_by="(ServiceName, SpanName, toDateTime(Timestamp), Timestamp)",
+    order_by="(ServiceName, SpanName, toDateTime(Timestamp), Timestamp, TraceId, SpanId)",
     shard_key="cityHash64(TraceId)",
 )
 
