@@ -183,3 +183,13 @@ def test_serve_runs_until_stopped(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_mid_conversation_system_turns_need_their_beta(http) -> None:
+    messages = [{"role": "user", "content": "hi"}, {"role": "system", "content": "be brief"}]
+    r = http.post("/v1/messages", headers=HEADERS, json={**BODY, "messages": messages})
+    assert r.status_code == 400 and "role" in envelope(r)["message"]
+    beta = {**HEADERS, "anthropic-beta": "mid-conversation-system-2026-04-07"}
+    r = http.post("/v1/messages", headers=beta, json={**BODY, "messages": messages})
+    assert r.status_code == 200
+    assert r.json()["usage"]["input_tokens"] == 1 + 2  # "hi" + "be brief"
