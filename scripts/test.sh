@@ -22,8 +22,8 @@ make_venv() {  # make_venv DIR PIP-ARGS...
     "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
 }
 
-echo "== main venv (.venv): tokentrail[dev], newest anthropic 2.x"
-make_venv .venv -e '.[dev]'
+echo "== main venv (.venv): tokentrail[dev,peers], newest anthropic 2.x"
+make_venv .venv -e '.[dev,peers]'
 .venv/bin/python -m pip show anthropic | grep -E '^Version' || true
 
 echo "== ruff"

@@ -57,7 +57,16 @@ MODEL_ATTRS = (
 )
 RUN_ATTRS = (sc.RUN_ID, sc.GEN_AI_CONVERSATION_ID, sc.CLAUDE_CODE_SESSION_ID)
 RESPONSE_ID_ATTRS = (sc.GEN_AI_RESPONSE_ID,)
-STOP_REASON_ATTRS = (sc.GEN_AI_RESPONSE_FINISH_REASONS, "stop_reason")
+STOP_REASON_ATTRS = (
+    "anthropic.message.stop_reason",  # anthropic SDK native tracing (2.12)
+    sc.GEN_AI_RESPONSE_FINISH_REASONS,  # semconv; OpenLLMetry and contrib normalise values
+    "llm.finish_reason",  # OpenInference
+    "stop_reason",  # Claude Code
+)
+# OpenLLMetry 0.62 and the contrib instrumentation report semconv finish reasons
+# (measured against the emulator); llm_calls keeps Anthropic's stop_reason values.
+SEMCONV_FINISH_TO_STOP_REASON = {"tool_call": "tool_use", "stop": "end_turn",
+                                 "length": "max_tokens"}
 COST_ATTRS = ("cost_usd",)
 
 # Which source reported a call decides which report wins when several describe the
@@ -113,10 +122,10 @@ def traces_to_calls_select() -> str:
         SpanName = '{sc.CLAUDE_CODE_LLM_REQUEST_SPAN}', 'claude-code-trace',
         ScopeName = '{sc.ANTHROPIC_SDK_SCOPE}', 'anthropic-sdk',
         mapContains({a}, 'llm.token_count.prompt'), 'openinference',
-        mapContains({a}, 'gen_ai.usage.cache_read_input_tokens')
-            OR mapContains({a}, 'gen_ai.usage.prompt_tokens')
-            OR mapContains({a}, 'llm.request.type'), 'openllmetry',
-        ScopeName LIKE 'opentelemetry.instrumentation.anthropic%', 'otel-contrib',
+        startsWith(ScopeName, 'opentelemetry.instrumentation.genai.anthropic'), 'otel-contrib',
+        startsWith(ScopeName, 'opentelemetry.instrumentation.anthropic')
+            OR mapContains({a}, 'gen_ai.usage.cache_read_input_tokens')
+            OR mapContains({a}, 'gen_ai.usage.prompt_tokens'), 'openllmetry',
         'genai-semconv')"""
     disjoint = f"SpanName = '{sc.CLAUDE_CODE_LLM_REQUEST_SPAN}'"
     reported_input = (
@@ -151,7 +160,9 @@ SELECT
     toUInt64(greatest(0, {write_1h})) AS cache_write_1h_tokens,
     toUInt64(greatest(0, {_uint(a, OUTPUT_ATTRS)})) AS output_tokens,
     {response_id} AS response_id,
-    if(startsWith({stop}, '['), JSONExtractString({stop}, 1), {stop}) AS stop_reason,
+    transform(if(startsWith({stop}, '['), JSONExtractString({stop}, 1), {stop}),
+        {list(SEMCONV_FINISH_TO_STOP_REASON)}, {list(SEMCONV_FINISH_TO_STOP_REASON.values())})
+        AS stop_reason,
     Duration / 1e6 AS duration_ms,
     {a}['{sc.IS_BATCH}'] = 'true' OR {a}['{sc.ANTHROPIC_USAGE_SERVICE_TIER}'] = 'batch'
         AS is_batch,
