@@ -19,7 +19,7 @@ import click
 from pydantic import ValidationError
 
 import tokentrail
-from tokentrail.settings import Settings, load_settings
+from tokentrail.settings import Settings, is_loopback, load_settings
 
 
 def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,6 +129,38 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
                        + (f" (applied {applied})" if applied else " (up to date)"))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", type=int, default=8099, show_default=True, help="Port.")
+@click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Scenario JSON deciding the replies (see emulator/README.md).")
+@click.option("--default-min-cache-tokens", type=int, default=None,
+              help="Minimum cacheable prefix for models FACTS does not list.")
+@click.option("--batch-delay", type=float, default=None,
+              help="Seconds before a Message Batch item is processed.")
+@click.option("--no-auth", is_flag=True, help="Accept requests without an API key.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", show_default=True)
+def emulator(host: str, port: int, scenario: Path | None, default_min_cache_tokens: int | None,
+             batch_delay: float | None, no_auth: bool, log_level: str) -> None:
+    """Run the Anthropic Messages API emulator (free, offline, faithful prompt cache).
+
+    Point the anthropic SDK (base_url) or Claude Code (ANTHROPIC_BASE_URL) at
+    http://127.0.0.1:8099 with any API key.
+    """
+    from tokentrail.emulator import serve as serve_emulator
+
+    options: dict[str, Any] = {"require_api_key": not no_auth}
+    if default_min_cache_tokens is not None:
+        options["default_min_cacheable_tokens"] = default_min_cache_tokens
+    if batch_delay is not None:
+        options["batch_delay"] = batch_delay
+    if not is_loopback(host):
+        click.echo(f"warning: the emulator on {host} is reachable from other machines; it "
+                   "holds no secrets but serves anyone", err=True)
+    serve_emulator(host=host, port=port, scenario=scenario, log_level=log_level, **options)
 
 
 @cli.group(name="import")
