@@ -1,0 +1,289 @@
+"""One Messages API call as the instrumentation sees it: request analysis, response recording.
+
+:class:`Tracker` holds the process-wide state (threads, conversation runs, tools/system
+caches). :meth:`Tracker.begin` turns a request body into a :class:`MessageCall` with its
+run, turn and prefix attributes; the call object then records the response (or the
+stream's events, or the error) on whichever span describes the call: the SDK's own
+(anthropic 2.x native tracing) or ours (:mod:`.wrappers`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from . import attributes as at
+from .attributes import sc
+from .config import Settings
+from .fingerprint import (
+    EMPTY,
+    cache_params,
+    get,
+    given,
+    new_system_cache,
+    new_tools_cache,
+    params_hash,
+    response_fingerprint,
+)
+from .guard import swallowed
+from .prefix import LastCall, change_attributes, prefix_attributes
+from .response import StreamAccumulator, message_attributes, usage_attributes
+from .runs import ConversationRuns, Run, current_run
+from .threads import Thread, ThreadTable, extend
+
+
+def _messages_list(value: Any) -> list[Any] | None:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    return None  # an iterator: never consume what the SDK has yet to send
+
+
+class Tracker:
+    """Process-wide state of the instrumentation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.threads = ThreadTable()
+        self.conversations = ConversationRuns()
+        self.tools_cache = new_tools_cache()
+        self.system_cache = new_system_cache()
+
+    def begin(self, body: dict[str, Any], conversation_id: str | None,
+              stream: bool) -> MessageCall:
+        settings = self.settings
+        tools_value = body.get("tools")
+        tools_value = tools_value if given(tools_value) else None
+        system_value = body.get("system")
+        system_value = system_value if given(system_value) else None
+        tools = self.tools_cache.get(tools_value) if tools_value else EMPTY
+        system = self.system_cache.get(system_value) if system_value else EMPTY
+        params = cache_params(body, tools_value)
+        p_hash = params_hash(params)
+        messages = _messages_list(body.get("messages")) or []
+        explicit = current_run()
+
+        with self.threads.lock:
+            match = self.threads.match(messages) if messages else None
+            found = match.thread if match is not None else None
+            if explicit is not None:
+                run = explicit
+            elif conversation_id:
+                run = self.conversations.get(conversation_id)
+            elif found is not None and (match.continues or (
+                    match.shared < len(messages) or found.response is None)):
+                run = found.run
+            else:
+                run = Run(automatic=True)
+            if found is not None and found.run is run and match.shared == len(found.messages):
+                thread = found
+            elif found is not None:
+                thread = found.copy_for(run)
+            else:
+                thread = Thread(run)
+            if messages:
+                extend(thread, messages, match.shared if found is not None else 0,
+                       match.fps if match is not None else {})
+            self.threads.touch(thread)
+            turn = run.next_turn()
+            last = run.last
+            current = LastCall(body.get("model"), tools, system, system_value, params, p_hash,
+                               thread, thread.messages, list(thread.fps))
+            run.last = current
+            continues = (last is not None and match is not None and last.thread is found
+                         and match.shared == len(last.messages))
+            previous_id = thread.response_id if found is thread else run.last_response_id
+            thread.response = None
+
+        attrs = {
+            sc.GEN_AI_OPERATION_NAME: "chat",
+            sc.GEN_AI_PROVIDER_NAME: "anthropic",
+            sc.RUN_ID: run.id,
+            sc.TURN: turn,
+        }
+        model = body.get("model")
+        if isinstance(model, str):
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        max_tokens = body.get("max_tokens")
+        if type(max_tokens) is int:
+            attrs[at.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        if stream:
+            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        if run.name:
+            attrs[sc.RUN_NAME] = run.name
+        if run.parent_id:
+            attrs[sc.RUN_PARENT_ID] = run.parent_id
+        if run.automatic:
+            attrs[at.RUN_AUTOMATIC] = True
+        if conversation_id:
+            attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
+        for key, value in run.attributes.items():
+            if isinstance(value, (str, bool, int, float)):
+                attrs[at.RUN_ATTRIBUTE_PREFIX + key] = value
+        automatic = body.get("cache_control")
+        attrs.update(prefix_attributes(tools, system, thread, p_hash,
+                                       automatic if given(automatic) else None, settings.window))
+        if last is not None:
+            attrs.update(change_attributes(last, current, continues))
+        if settings.capture_content:
+            attrs.update(_content_attributes(body, messages, settings.max_content_bytes))
+        return MessageCall(self, run, thread, attrs, previous_id, stream)
+
+
+def _capped(value: Any, limit: int) -> str:
+    from .fingerprint import compact_json
+
+    text = compact_json(value)
+    if len(text) > limit:
+        text = text[:limit] + "...[truncated]"
+    return text
+
+
+def _content_attributes(body: dict[str, Any], messages: list[Any], limit: int) -> dict[str, Any]:
+    out = {at.GEN_AI_INPUT_MESSAGES: _capped(messages, limit)}
+    system = body.get("system")
+    if given(system):
+        out[at.GEN_AI_SYSTEM_INSTRUCTIONS] = _capped(system, limit)
+    return out
+
+
+class MessageCall:
+    """A ``messages.create``-like call in flight."""
+
+    __slots__ = ("accumulator", "attrs", "done", "own_span", "previous_id", "run", "span",
+                 "start_ns", "stream", "thread", "tracker")
+
+    def __init__(self, tracker: Tracker, run: Run, thread: Thread, attrs: dict[str, Any],
+                 previous_id: str | None, stream: bool) -> None:
+        self.tracker = tracker
+        self.run = run
+        self.thread = thread
+        self.attrs = attrs
+        self.previous_id = previous_id
+        self.stream = stream
+        self.span: Span | None = None
+        self.own_span = False
+        self.done = False
+        self.accumulator: StreamAccumulator | None = None
+        self.start_ns = time.time_ns()
+
+    @property
+    def span_name(self) -> str:
+        return f"chat {self.attrs.get(sc.GEN_AI_REQUEST_MODEL, '')}".rstrip()
+
+    def _set(self, attrs: dict[str, Any]) -> None:
+        span = self.span
+        if span is not None and span.is_recording():
+            span.set_attributes(attrs)
+
+    def attach(self, span: Span) -> None:
+        """The SDK's own span describes this call: put the request attributes on it."""
+        self.span = span
+        self._set(self.attrs)
+
+    def record_message(self, message: Any) -> None:
+        """A complete response (model or decoded JSON)."""
+        if self.done:
+            return
+        self.done = True
+        self._set(message_attributes(message))
+        if self.tracker.settings.capture_content:
+            from .fingerprint import compact_json
+
+            content = get(message, "content")
+            try:
+                text = compact_json([{"role": "assistant", "content": content}])
+                limit = self.tracker.settings.max_content_bytes
+                self._set({at.GEN_AI_OUTPUT_MESSAGES: text[:limit]})
+            except Exception:
+                swallowed("output content")
+        self._remember(get(message, "content"), get(message, "id"))
+
+    def _remember(self, content: Any, response_id: Any) -> None:
+        with self.tracker.threads.lock:
+            self.thread.response = response_fingerprint(content)
+            if isinstance(response_id, str):
+                self.thread.response_id = response_id
+                self.run.last_response_id = response_id
+
+    # --- streams ---
+    def stream_event(self, event: Any) -> None:
+        acc = self.accumulator
+        if acc is None:
+            acc = self.accumulator = StreamAccumulator()
+        first = not acc.blocks
+        changed = acc.feed(event)
+        if first and acc.blocks:
+            self._set({at.GEN_AI_TIME_TO_FIRST_CHUNK: (time.time_ns() - self.start_ns) / 1e9})
+        if changed is not None:
+            snapshot = acc.snapshot()
+            attrs = usage_attributes(acc.usage)
+            if changed == "message_start":
+                # Output is final only from message_delta on (FACTS §1).
+                attrs.pop(sc.GEN_AI_USAGE_OUTPUT_TOKENS, None)
+                snapshot.pop("stop_reason", None)
+            else:
+                attrs = message_attributes(snapshot)
+            if changed == "message_start":
+                attrs.update({k: v for k, v in message_attributes(snapshot).items()
+                              if k in (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL,
+                                       sc.CACHE_MISS_REASON, sc.CACHE_MISSED_INPUT_TOKENS)})
+            self._set(attrs)
+
+    def stream_end(self, error: BaseException | None) -> None:
+        acc = self.accumulator
+        if acc is not None and not self.done:
+            self.done = True
+            self._remember(acc.content(), acc.message.get("id"))
+        if self.own_span:
+            if error is not None and isinstance(error, Exception):
+                self.fail(error)
+                return
+            if acc is not None and acc.started and not acc.stopped and error is None:
+                self.end_span(Status(StatusCode.ERROR, "stream ended before message_stop"))
+                return
+            self.end_span()
+
+    # --- own span ---
+    def fail(self, error: BaseException) -> None:
+        if self.own_span and isinstance(error, Exception):
+            self._set({at.ERROR_TYPE: _error_type(error)})
+            self.end_span(Status(StatusCode.ERROR, type(error).__name__))
+        elif self.own_span:
+            self.end_span()
+
+    def end_span(self, status: Status | None = None) -> None:
+        span = self.span
+        if span is not None and self.own_span:
+            self.own_span = False
+            if span.is_recording():
+                span.set_status(status or Status(StatusCode.OK))
+            span.end()
+
+
+def _error_type(error: BaseException) -> str:
+    kind = getattr(error, "type", None)
+    if isinstance(kind, str) and kind:
+        return kind
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        return str(status)
+    return type(error).__name__
+
+
+def decode_json(response: Any) -> Any:
+    """The decoded JSON body of a read ``httpx`` response, or None."""
+    try:
+        if not getattr(response, "is_closed", False):
+            return None
+        content_type = response.headers.get("content-type", "")
+        if "json" not in content_type:
+            return None
+        return json.loads(response.content)
+    except Exception:
+        swallowed("decode a raw response")
+        return None

@@ -1,0 +1,176 @@
+"""Assemble the prefix attributes of one call and find what changed since the run's last call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import attributes as at
+from .attributes import sc
+from .fingerprint import Blocks, canonical, first_difference, get, message_blocks
+from .threads import Thread
+
+
+@dataclass(slots=True)
+class LastCall:
+    """What the next call of the same run is compared with."""
+
+    model: Any
+    tools: Blocks
+    system: Blocks
+    system_value: Any
+    params: dict[str, Any]
+    params_hash: str
+    thread: Thread | None
+    messages: list[Any]
+    fps: list[Blocks]
+
+
+def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, params_hash: str,
+                      automatic: Any, window: int) -> dict[str, Any]:
+    fps = thread.fps if thread is not None else []
+    n = len(fps)
+    head_blocks = len(tools.block_hashes) + len(system.block_hashes)
+    head_tokens = tools.tokens + system.tokens
+    msg_blocks = thread.cum_blocks[-1] if n else 0
+    msg_tokens = thread.cum_tokens[-1] if n else 0
+    total_blocks = head_blocks + msg_blocks
+
+    breakpoints: list[int] = []
+    ttls: list[str] = []
+    bp_tokens: list[int] = []
+    running = 0
+    for index, ttl in tools.marks:
+        breakpoints.append(index)
+        ttls.append(ttl)
+        bp_tokens.append(sum(tools.block_tokens[: index + 1]))
+    for index, ttl in system.marks:
+        breakpoints.append(len(tools.block_hashes) + index)
+        ttls.append(ttl)
+        bp_tokens.append(tools.tokens + sum(system.block_tokens[: index + 1]))
+    if thread is not None:
+        for i in sorted(thread.marked):
+            fp = fps[i]
+            base = head_blocks + (thread.cum_blocks[i - 1] if i else 0)
+            running = head_tokens + (thread.cum_tokens[i - 1] if i else 0)
+            for j, ttl in fp.marks:
+                breakpoints.append(base + j)
+                ttls.append(ttl)
+                bp_tokens.append(running + sum(fp.block_tokens[: j + 1]))
+    if automatic and total_blocks:
+        ttl = get(automatic, "ttl") or "5m"
+        breakpoints.append(total_blocks - 1)
+        ttls.append(ttl)
+        bp_tokens.append(head_tokens + msg_tokens)
+
+    # The trailing window of block hashes/tokens, in prefix order.
+    block_hashes: list[str] = []
+    block_tokens: list[int] = []
+    i = n - 1
+    while i >= 0 and len(block_hashes) < window:
+        fp = fps[i]
+        block_hashes[:0] = fp.block_hashes
+        block_tokens[:0] = fp.block_tokens
+        i -= 1
+    if len(block_hashes) < window:
+        block_hashes[:0] = tools.block_hashes + system.block_hashes
+        block_tokens[:0] = tools.block_tokens + system.block_tokens
+    if len(block_hashes) > window:
+        block_hashes = block_hashes[-window:]
+        block_tokens = block_tokens[-window:]
+
+    attrs: dict[str, Any] = {
+        sc.PREFIX_TOOLS_HASH: tools.hash,
+        sc.PREFIX_SYSTEM_HASH: system.hash,
+        sc.PREFIX_PARAMS_HASH: params_hash,
+        sc.PREFIX_MESSAGE_HASHES: [fp.hash for fp in fps[-window:]],
+        sc.PREFIX_BLOCK_HASHES: block_hashes,
+        sc.PREFIX_BLOCK_TOKENS: block_tokens,
+        at.PREFIX_MESSAGE_COUNT: n,
+        at.PREFIX_BLOCK_COUNT: total_blocks,
+        at.PREFIX_TOKENS: head_tokens + msg_tokens,
+        sc.CACHE_BREAKPOINTS: breakpoints,
+        sc.CACHE_TTLS: ttls,
+        at.CACHE_BREAKPOINT_TOKENS: bp_tokens,
+    }
+    if automatic:
+        attrs[at.CACHE_AUTOMATIC] = True
+    return attrs
+
+
+def _first_block_change(old: Blocks, new: Blocks) -> int:
+    for j, (a, b) in enumerate(zip(old.block_hashes, new.block_hashes, strict=False)):
+        if a != b:
+            return j
+    return min(len(old.block_hashes), len(new.block_hashes))
+
+
+def _char(old_blocks: Any, new_blocks: Any, j: int) -> int | None:
+    try:
+        old_kind, old_text, _ = canonical(old_blocks[j])
+        new_kind, new_text, _ = canonical(new_blocks[j])
+    except (IndexError, TypeError):
+        return None
+    if old_kind != new_kind:
+        return 0
+    position = first_difference(old_text, new_text)
+    return None if position < 0 else position
+
+
+def _as_blocks(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def change_attributes(last: LastCall, current: LastCall, continues: bool) -> dict[str, Any]:
+    """What differs from the run's previous call, first level first (FACTS §1 order)."""
+    out: dict[str, Any] = {}
+    changed_params = sorted(k for k in set(last.params) | set(current.params)
+                            if k != "model" and last.params.get(k) != current.params.get(k))
+    if changed_params:
+        out[at.CHANGE_PARAMS] = changed_params
+    head = len(current.tools.block_hashes)
+    if last.model != current.model:
+        out[at.CHANGE_LEVEL] = "model"
+    elif last.tools.hash != current.tools.hash:
+        out[at.CHANGE_LEVEL] = "tools"
+        out[at.CHANGE_BLOCK] = _first_block_change(last.tools, current.tools)
+    elif last.system.hash != current.system.hash:
+        out[at.CHANGE_LEVEL] = "system"
+        j = _first_block_change(last.system, current.system)
+        out[at.CHANGE_BLOCK] = head + j
+        char = _char(_as_blocks(last.system_value), _as_blocks(current.system_value), j)
+        if char is not None:
+            out[at.CHANGE_CHAR] = char
+    elif changed_params:
+        out[at.CHANGE_LEVEL] = "params"
+    elif continues:
+        out[at.CHANGE_LEVEL] = "none"
+    else:
+        _message_change(last, current, out, head + len(current.system.block_hashes))
+    return out
+
+
+def _message_change(last: LastCall, current: LastCall, out: dict[str, Any], head: int) -> None:
+    old, new = last.fps, current.fps
+    blocks = head
+    for i in range(min(len(old), len(new))):
+        if old[i].hash != new[i].hash:
+            j = _first_block_change(old[i], new[i])
+            out[at.CHANGE_LEVEL] = "messages"
+            out[at.CHANGE_MESSAGE] = i
+            out[at.CHANGE_BLOCK] = blocks + j
+            if i < len(last.messages) and i < len(current.messages):
+                char = _char(message_blocks(last.messages[i]),
+                             message_blocks(current.messages[i]), j)
+                if char is not None:
+                    out[at.CHANGE_CHAR] = char
+            return
+        blocks += len(new[i].block_hashes)
+    if len(new) < len(old):
+        out[at.CHANGE_LEVEL] = "messages"
+        out[at.CHANGE_MESSAGE] = len(new)
+        out[at.CHANGE_BLOCK] = blocks
+    else:
+        out[at.CHANGE_LEVEL] = "none"

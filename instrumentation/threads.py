@@ -1,0 +1,144 @@
+"""Conversation threads: what makes fingerprints O(new content) and runs automatic.
+
+A *thread* remembers one conversation as last sent: the message list (a shallow
+snapshot), each message's fingerprint, running sums of tokens and blocks, and the
+fingerprint of the response. A new call whose messages start with a thread's
+snapshot reuses those fingerprints and hashes only the messages after it.
+
+Checking "starts with" is ``messages[:k] == snapshot``: a C-level comparison that
+stops at identity for the objects an application re-sends (the anthropic SDK 2.x
+passes the application's own message objects through; 0.x passes equal copies, which
+compare by value, still in C). So the per-call Python work is bounded by the new
+messages plus a small re-check window, not by the conversation's length.
+
+Known limit (documented in the README section of the instrumentation): a message that
+an application edits *in place* after sending it keeps its old fingerprint, except
+its ``cache_control`` markers in the last :data:`RECHECK` messages, which are
+re-read on every call (agents move the breakpoint forward that way).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .fingerprint import Blocks, message_fingerprint, message_marks
+from .runs import Run
+
+RECHECK = 4  # trailing messages whose cache_control markers are re-read each call
+SCAN = 32  # most recent threads tried per call
+
+
+class Thread:
+    __slots__ = ("cum_blocks", "cum_tokens", "fps", "marked", "messages", "response",
+                 "response_id", "run")
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.messages: list[Any] = []
+        self.fps: list[Blocks] = []
+        self.cum_tokens: list[int] = []
+        self.cum_blocks: list[int] = []
+        self.marked: set[int] = set()
+        self.response: Blocks | None = None
+        self.response_id: str | None = None
+
+    def copy_for(self, run: Run) -> Thread:
+        other = Thread(run)
+        other.messages = list(self.messages)
+        other.fps = list(self.fps)
+        other.cum_tokens = list(self.cum_tokens)
+        other.cum_blocks = list(self.cum_blocks)
+        other.marked = set(self.marked)
+        return other
+
+
+@dataclass(slots=True)
+class Match:
+    thread: Thread | None  # the thread whose snapshot prefixes the messages
+    shared: int  # how many messages it covers
+    continues: bool  # the message after the snapshot is that thread's response
+    fps: dict[int, Blocks]  # fingerprints computed while matching, by message index
+
+
+class ThreadTable:
+    """The most recent threads of the process (bounded LRU)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._threads: OrderedDict[int, Thread] = OrderedDict()
+        self._size = size
+        self.lock = threading.Lock()
+
+    def match(self, messages: list[Any]) -> Match:
+        n = len(messages)
+        best: Thread | None = None
+        best_k = -1
+        computed: dict[int, Blocks] = {}
+        for thread in list(reversed(self._threads.values()))[:SCAN]:
+            snapshot = thread.messages
+            k = len(snapshot)
+            if k > n or k == 0:
+                continue
+            # Cheap rejections before the O(k) C-level comparison.
+            if messages[0] != snapshot[0] or messages[k - 1] != snapshot[-1]:
+                continue
+            if messages[:k] != snapshot:
+                continue
+            if k < n and thread.response is not None:
+                fp = computed.get(k)
+                if fp is None:
+                    fp = computed[k] = message_fingerprint(messages[k])
+                if fp.hash == thread.response.hash:
+                    return Match(thread, k, True, computed)
+            if k > best_k:
+                best, best_k = thread, k
+        return Match(best, max(best_k, 0), False, computed)
+
+    def add(self, thread: Thread) -> None:
+        self._threads[id(thread)] = thread
+        self._threads.move_to_end(id(thread))
+        while len(self._threads) > self._size:
+            self._threads.popitem(last=False)
+
+    def touch(self, thread: Thread) -> None:
+        if id(thread) in self._threads:
+            self._threads.move_to_end(id(thread))
+        else:
+            self.add(thread)
+
+    def clear(self) -> None:
+        self._threads.clear()
+
+
+def extend(thread: Thread, messages: list[Any], shared: int,
+           computed: dict[int, Blocks]) -> None:
+    """Bring ``thread`` (whose first ``shared`` messages match) up to ``messages``."""
+    fps, cum_tokens, cum_blocks, marked = (thread.fps, thread.cum_tokens, thread.cum_blocks,
+                                           thread.marked)
+    del fps[shared:], cum_tokens[shared:], cum_blocks[shared:]
+    marked.difference_update([i for i in marked if i >= shared])
+    # Re-read the breakpoints of the last few shared messages.
+    for i in range(max(0, shared - RECHECK), shared):
+        marks = message_marks(messages[i])
+        if marks != fps[i].marks:
+            fps[i] = replace(fps[i], marks=marks)
+            if marks:
+                marked.add(i)
+            else:
+                marked.discard(i)
+    tokens = cum_tokens[-1] if cum_tokens else 0
+    blocks = cum_blocks[-1] if cum_blocks else 0
+    for i in range(shared, len(messages)):
+        fp = computed.get(i)
+        if fp is None:
+            fp = message_fingerprint(messages[i])
+        fps.append(fp)
+        tokens += fp.tokens
+        blocks += len(fp.block_hashes)
+        cum_tokens.append(tokens)
+        cum_blocks.append(blocks)
+        if fp.marks:
+            marked.add(i)
+    thread.messages = list(messages)

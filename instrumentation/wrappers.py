@@ -1,0 +1,413 @@
+"""The patch points: ``SyncAPIClient.request`` / ``AsyncAPIClient.request`` of the anthropic SDK.
+
+Every SDK method (``messages.create``, ``messages.stream``, ``count_tokens``, batches,
+``beta.messages``, ``with_raw_response``) and every client class (``Anthropic``,
+``AsyncAnthropic``, Bedrock, Vertex, ...) ends in one of these two methods, so one
+wrapper per client kind covers them all. Requests that are not Messages endpoints pass
+straight through after one string check.
+
+Where the SDK traces natively (2.x, a tracer configured), the SDK's span is enriched:
+``anthropic._base_client.finish_api_call_span`` is wrapped so the request and response
+attributes land on that span before it ends, and no second span is made. Elsewhere
+(0.x, or 2.x with its tracing off) an equivalent span ``chat {model}`` is started here.
+
+Every hook is guarded: whatever happens in here, the application gets exactly what the
+SDK returned or raised.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import weakref
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from . import attributes as at
+from .attributes import sc
+from .calls import MessageCall, Tracker, decode_json
+from .fingerprint import get, given
+from .guard import safe, swallowed
+from .response import message_attributes
+from .runs import current_run
+
+_CALL: contextvars.ContextVar[Any] = contextvars.ContextVar("tokentrail_call", default=None)
+
+CREATE, COUNT, BATCH_CREATE, BATCH_RESULTS = "create", "count_tokens", "batch_create", "results"
+SPAN_NAMES = {COUNT: "anthropic.messages.count_tokens",
+              BATCH_CREATE: "anthropic.messages.batches.create",
+              BATCH_RESULTS: "anthropic.messages.batches.results"}
+
+
+def classify(options: Any) -> str | None:
+    url = getattr(options, "url", None)
+    if not isinstance(url, str) or "/messages" not in url:
+        return None
+    path = url.split("?", 1)[0]
+    method = str(getattr(options, "method", "")).lower()
+    if path.endswith("/v1/messages"):
+        return CREATE if method == "post" else None
+    if path.endswith("/v1/messages/count_tokens"):
+        return COUNT
+    if path.endswith("/v1/messages/batches"):
+        return BATCH_CREATE if method == "post" else None
+    if path.endswith("/results") and "/messages/batches/" in path:
+        return BATCH_RESULTS
+    return None
+
+
+def _native(client: Any, options: Any) -> bool:
+    """Whether the SDK itself will put a span around this call (anthropic 2.x)."""
+    if getattr(options, "span_name", None) is None:
+        return False
+    try:
+        return getattr(client, "_tracer", None) is not None
+    except Exception:
+        return False
+
+
+class SimpleCall:
+    """count_tokens and batch creation: a few attributes, no run state."""
+
+    __slots__ = ("attrs", "done", "kind", "own_span", "span")
+
+    def __init__(self, kind: str, attrs: dict[str, Any]) -> None:
+        self.kind = kind
+        self.attrs = attrs
+        self.span: Any = None
+        self.own_span = False
+        self.done = False
+
+    @property
+    def span_name(self) -> str:
+        return SPAN_NAMES[self.kind]
+
+    def _set(self, attrs: dict[str, Any]) -> None:
+        if self.span is not None and self.span.is_recording():
+            self.span.set_attributes(attrs)
+
+    def attach(self, span: Any) -> None:
+        self.span = span
+        self._set(self.attrs)
+
+    def record_message(self, data: Any) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.kind == COUNT:
+            tokens = get(data, "input_tokens")
+            if type(tokens) is int:
+                self._set({at.ANTHROPIC_COUNT_TOKENS_INPUT: tokens})
+        elif self.kind == BATCH_CREATE:
+            batch_id = get(data, "id")
+            if isinstance(batch_id, str):
+                self._set({at.BATCH_ID: batch_id, at.ANTHROPIC_BATCH_ID: batch_id})
+
+    def fail(self, error: BaseException) -> None:
+        if self.own_span:
+            if isinstance(error, Exception):
+                self._set({at.ERROR_TYPE: type(error).__name__})
+                self.end_span(Status(StatusCode.ERROR, type(error).__name__))
+            else:
+                self.end_span()
+
+    def end_span(self, status: Status | None = None) -> None:
+        if self.span is not None and self.own_span:
+            self.own_span = False
+            if self.span.is_recording():
+                self.span.set_status(status or Status(StatusCode.OK))
+            self.span.end()
+
+    def stream_event(self, event: Any) -> None:
+        pass
+
+    def stream_end(self, error: BaseException | None) -> None:
+        self.end_span()
+
+
+class Hooks:
+    """The wrappers, bound to one tracker and one tracer (one per ``instrument()``)."""
+
+    def __init__(self, tracker: Tracker, tracer: Tracer) -> None:
+        self.tracker = tracker
+        self.tracer = tracer
+
+    # --- request analysis ---
+    @safe
+    def _prepare(self, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        options = args[1] if len(args) > 1 else kwargs.get("options")
+        kind = classify(options)
+        if kind is None:
+            return None
+        if kind == BATCH_RESULTS:
+            return kind, None, False
+        body = getattr(options, "json_data", None)
+        body = body if isinstance(body, dict) else {}
+        stream = bool(kwargs.get("stream", False))
+        native = _native(client, options)
+        if kind == CREATE:
+            otel = getattr(client, "_otel", None)
+            conversation = getattr(otel, "conversation_id", None)
+            call: Any = self.tracker.begin(body, conversation if isinstance(conversation, str)
+                                           else None, stream)
+            if self.tracker.settings.cache_diagnostics:
+                self._add_diagnostics(options, body, call)
+            return kind, call, native
+        attrs: dict[str, Any] = {sc.GEN_AI_PROVIDER_NAME: "anthropic"}
+        if kind == COUNT:
+            model = body.get("model")
+            if isinstance(model, str):
+                attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        else:
+            requests = body.get("requests")
+            if isinstance(requests, (list, tuple)):
+                attrs[at.BATCH_REQUEST_COUNT] = len(requests)
+        run = current_run()
+        if run is not None:
+            attrs[sc.RUN_ID] = run.id
+        return kind, SimpleCall(kind, attrs), native
+
+    def _add_diagnostics(self, options: Any, body: dict[str, Any], call: MessageCall) -> None:
+        extra = getattr(options, "extra_json", None)
+        if given(body.get("diagnostics")) or (isinstance(extra, dict) and "diagnostics" in extra):
+            return
+        options.json_data = {**body, "diagnostics": {"previous_message_id": call.previous_id}}
+        if call.previous_id:
+            call.attrs[at.CACHE_PREVIOUS_MESSAGE_ID] = call.previous_id
+
+    def _start(self, call: Any) -> Any:
+        """Start our own span for a call the SDK does not trace; returns a context token."""
+        try:
+            call.span = self.tracer.start_span(call.span_name, kind=SpanKind.CLIENT,
+                                               attributes=call.attrs)
+            call.own_span = True
+            return otel_context.attach(trace.set_span_in_context(call.span))
+        except Exception:
+            swallowed("start a span")
+            return None
+
+    # --- the wrappers ---
+    def sync_request(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        prepared = self._prepare(instance, args, kwargs)
+        if prepared is None:
+            return wrapped(*args, **kwargs)
+        kind, call, native = prepared
+        if call is None:
+            return self._returned(kind, None, wrapped(*args, **kwargs))
+        token = self._start(call) if not native else None
+        call_token = _CALL.set(call)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            _fail(call, error)
+            raise
+        finally:
+            _CALL.reset(call_token)
+            if token is not None:
+                _detach(token)
+        return self._returned(kind, call, result)
+
+    async def async_request(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> Any:
+        prepared = self._prepare(instance, args, kwargs)
+        if prepared is None:
+            return await wrapped(*args, **kwargs)
+        kind, call, native = prepared
+        if call is None:
+            return self._returned(kind, None, await wrapped(*args, **kwargs))
+        token = self._start(call) if not native else None
+        call_token = _CALL.set(call)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            _fail(call, error)
+            raise
+        finally:
+            _CALL.reset(call_token)
+            if token is not None:
+                _detach(token)
+        return self._returned(kind, call, result)
+
+    def finish_hook(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
+        """Wraps the SDK's ``finish_api_call_span(client, span, result)`` (2.x)."""
+        try:
+            call = _CALL.get()
+            if call is not None and call.span is None and len(args) >= 3:
+                call.attach(args[1])
+                result = args[2]
+                if getattr(result, "error", None) is None:
+                    self._record_data(call, getattr(result, "data", None), native=True)
+        except Exception:
+            swallowed("enrich the SDK span")
+        return wrapped(*args, **kwargs)
+
+    # --- results ---
+    def _returned(self, kind: str, call: Any, result: Any) -> Any:
+        try:
+            if kind == BATCH_RESULTS:
+                self._observe_results(result)
+            else:
+                self._record_data(call, result, native=False)
+        except Exception:
+            swallowed("record a response")
+        return result
+
+    def _record_data(self, call: Any, data: Any, *, native: bool) -> None:
+        if hasattr(data, "_iterator") and hasattr(data, "response"):
+            if not native:
+                _observe_stream(data, call)
+            return
+        http_response = getattr(data, "http_response", None)
+        if http_response is not None and hasattr(data, "parse"):
+            body = decode_json(http_response)
+            if isinstance(body, dict):
+                call.record_message(body)
+                if not native:
+                    call.end_span()
+            elif not native:
+                self._defer_raw(call, data)
+            return
+        if data is None:
+            return
+        call.record_message(data)
+        if not native:
+            call.end_span()
+
+    def _defer_raw(self, call: Any, raw: Any) -> None:
+        """A raw response whose body is unread: record when the application parses it."""
+        original = raw.parse
+
+        def parse(*args: Any, **kwargs: Any) -> Any:
+            parsed = original(*args, **kwargs)
+            try:
+                self._record_data(call, parsed, native=False)
+            except Exception:
+                swallowed("record a parsed raw response")
+            return parsed
+
+        try:
+            raw.parse = parse
+            weakref.finalize(raw, call.end_span)
+        except Exception:
+            call.end_span()
+
+    # --- batches: one span per item result, as read ---
+    def _observe_results(self, decoder: Any) -> None:
+        if not hasattr(decoder, "_iterator"):
+            return
+        url = str(getattr(getattr(decoder, "http_response", None), "url", ""))
+        parts = url.split("?", 1)[0].rstrip("/").split("/")
+        batch_id = parts[-2] if len(parts) >= 2 else ""
+        iterator = decoder._iterator
+        if hasattr(iterator, "__anext__"):
+            decoder._iterator = _async_items(iterator, self, batch_id)
+        else:
+            decoder._iterator = _sync_items(iterator, self, batch_id)
+
+    def batch_item(self, item: Any, batch_id: str, index: int) -> None:
+        result = get(item, "result")
+        if get(result, "type") != "succeeded":
+            return
+        message = get(result, "message")
+        attrs = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "anthropic",
+                 sc.IS_BATCH: True, at.BATCH_ID: batch_id}
+        custom_id = get(item, "custom_id")
+        if isinstance(custom_id, str):
+            attrs[at.BATCH_CUSTOM_ID] = custom_id
+        run = current_run()
+        attrs[sc.RUN_ID] = run.id if run is not None else batch_id
+        attrs[sc.TURN] = index
+        attrs.update(message_attributes(message))
+        model = get(message, "model")
+        if isinstance(model, str):
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        now = time.time_ns()
+        span = self.tracer.start_span(f"chat {model}" if isinstance(model, str) else "chat",
+                                      kind=SpanKind.CLIENT, attributes=attrs, start_time=now)
+        span.set_status(Status(StatusCode.OK))
+        span.end(end_time=now)
+
+
+def _detach(token: Any) -> None:
+    try:
+        otel_context.detach(token)
+    except Exception:
+        swallowed("detach context")
+
+
+def _fail(call: Any, error: BaseException) -> None:
+    try:
+        call.fail(error)
+    except Exception:
+        swallowed("record an error")
+
+
+def _observe_stream(stream: Any, call: Any) -> None:
+    iterator = stream._iterator
+    if hasattr(iterator, "__anext__"):
+        stream._iterator = _async_events(iterator, call)
+    else:
+        stream._iterator = _sync_events(iterator, call)
+
+
+def _sync_events(iterator: Any, call: Any) -> Any:
+    error: BaseException | None = None
+    try:
+        for event in iterator:
+            try:
+                call.stream_event(event)
+            except Exception:
+                swallowed("read a stream event")
+            yield event
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        try:
+            call.stream_end(error)
+        except Exception:
+            swallowed("end a stream")
+
+
+async def _async_events(iterator: Any, call: Any) -> Any:
+    error: BaseException | None = None
+    try:
+        async for event in iterator:
+            try:
+                call.stream_event(event)
+            except Exception:
+                swallowed("read a stream event")
+            yield event
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        try:
+            call.stream_end(error)
+        except Exception:
+            swallowed("end a stream")
+
+
+def _sync_items(iterator: Any, hooks: Hooks, batch_id: str) -> Any:
+    for index, item in enumerate(iterator, 1):
+        try:
+            hooks.batch_item(item, batch_id, index)
+        except Exception:
+            swallowed("record a batch item")
+        yield item
+
+
+async def _async_items(iterator: Any, hooks: Hooks, batch_id: str) -> Any:
+    index = 0
+    async for item in iterator:
+        index += 1
+        try:
+            hooks.batch_item(item, batch_id, index)
+        except Exception:
+            swallowed("record a batch item")
+        yield item
