@@ -41,7 +41,8 @@ class AnthropicInstrumentor(BaseInstrumentor):
     """
 
     _hooks: Hooks | None = None
-    _original_finish: Any = None
+    # A dict, not a class attribute holding the function: that would bind it as a method.
+    _saved: dict[str, Any] = {}
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("anthropic >= 0.18",)
@@ -72,9 +73,9 @@ class AnthropicInstrumentor(BaseInstrumentor):
         wrap_function_wrapper(base, "AsyncAPIClient.request", hooks.async_request)
         finish = getattr(base, "finish_api_call_span", None)
         if finish is not None:  # anthropic 2.x native tracing
-            type(self)._original_finish = finish
+            self._saved = {"finish": finish}
             base.finish_api_call_span = FunctionWrapper(finish, hooks.finish_hook)
-        type(self)._hooks = hooks
+        self._hooks = hooks
 
     def _uninstrument(self, **kwargs: Any) -> None:
         if self._hooks is None:
@@ -84,7 +85,7 @@ class AnthropicInstrumentor(BaseInstrumentor):
         base = importlib.import_module(_SDK_MODULE)
         unwrap(base.SyncAPIClient, "request")
         unwrap(base.AsyncAPIClient, "request")
-        if self._original_finish is not None:
-            base.finish_api_call_span = self._original_finish
-            type(self)._original_finish = None
-        type(self)._hooks = None
+        finish = self._saved.pop("finish", None)
+        if finish is not None:
+            base.finish_api_call_span = finish
+        self._hooks = None

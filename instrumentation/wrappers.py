@@ -64,9 +64,16 @@ def _native(client: Any, options: Any) -> bool:
     if getattr(options, "span_name", None) is None:
         return False
     try:
-        return getattr(client, "_tracer", None) is not None
+        tracer = getattr(client, "_tracer", None)
     except Exception:
         return False
+    if tracer is None or isinstance(tracer, trace.NoOpTracer):
+        return False
+    if isinstance(tracer, trace.ProxyTracer):
+        # No provider of its own: the SDK's spans record only once a global one is set.
+        return not isinstance(trace.get_tracer_provider(),
+                              (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+    return True
 
 
 class SimpleCall:
