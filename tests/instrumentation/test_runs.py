@@ -1,0 +1,142 @@
+"""Runs and turns: explicit contexts (sync/async, decorator, nesting), conversation ids,
+and automatic grouping by continuity."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.emulator.helpers import text_of
+from tokentrail import semconv as sc
+from tokentrail.instrumentation import attributes as at
+from tokentrail.instrumentation import current_run, run
+
+from .conftest import NATIVE, client_kwargs, llm_spans
+
+MODEL = "claude-haiku-4-5"
+
+
+def ask(tag: str) -> dict:
+    return {"role": "user", "content": text_of(20, tag)}
+
+
+def turn(client, messages):
+    reply = client.messages.create(model=MODEL, max_tokens=10, messages=messages)
+    messages.append({"role": "assistant", "content": reply.content})
+    return reply
+
+
+def attrs(exporter):
+    return [s.attributes for s in llm_spans(exporter)]
+
+
+def test_run_context_is_contextvar_based() -> None:
+    assert current_run() is None
+    with run("outer", team="a") as outer:
+        assert current_run() is outer
+        with run("inner") as inner:
+            assert inner.parent_id == outer.id
+        assert current_run() is outer
+    assert current_run() is None
+
+
+def test_decorator_makes_a_new_run_per_invocation_sync_and_async() -> None:
+    seen = []
+
+    @run("job")
+    def job():
+        seen.append(current_run())
+
+    @run("ajob", kind="async")
+    async def ajob():
+        seen.append(current_run())
+
+    job()
+    job()
+    asyncio.run(ajob())
+    assert [r.name for r in seen] == ["job", "job", "ajob"]
+    assert len({r.id for r in seen}) == 3
+    assert seen[2].attributes == {"kind": "async"}
+
+
+@pytest.mark.sdk
+def test_interleaved_conversations_are_two_automatic_runs(client, exporter) -> None:
+    a, b = [ask("a1")], [ask("b1")]
+    turn(client, a)
+    turn(client, b)
+    a.append(ask("a2"))
+    turn(client, a)
+    b.append(ask("b2"))
+    turn(client, b)
+    a.append(ask("a3"))
+    turn(client, a)
+    spans = attrs(exporter)
+    runs = [s[sc.RUN_ID] for s in spans]
+    assert runs[0] == runs[2] == runs[4] != runs[1] == runs[3]
+    assert [s[sc.TURN] for s in spans] == [1, 1, 2, 2, 3]
+    assert all(s[at.RUN_AUTOMATIC] for s in spans)
+
+
+@pytest.mark.sdk
+def test_fan_out_from_the_same_prompt_is_separate_runs(client, exporter) -> None:
+    first = [ask("same")]
+    second = [ask("same")]
+    turn(client, first)
+    turn(client, second)
+    one, two = attrs(exporter)
+    assert one[sc.RUN_ID] != two[sc.RUN_ID]
+    # ... but the second reused the first's fingerprints: identical hashes.
+    assert one[sc.PREFIX_MESSAGE_HASHES] == two[sc.PREFIX_MESSAGE_HASHES]
+
+
+@pytest.mark.sdk
+def test_explicit_run_with_sub_run(client, exporter) -> None:
+    with run("agent", ticket="T-1", run_id="run-agent") as agent:
+        turn(client, [ask("x")])
+        with run("sub-agent") as sub:
+            turn(client, [ask("y")])
+            turn(client, [ask("z")])  # unrelated prompt: same declared run
+        turn(client, [ask("w")])
+    main1, sub1, sub2, main2 = attrs(exporter)
+    assert main1[sc.RUN_ID] == main2[sc.RUN_ID] == agent.id == "run-agent"
+    assert (main1[sc.TURN], main2[sc.TURN]) == (1, 2)
+    assert main1[sc.RUN_NAME] == "agent"
+    assert main1[at.RUN_ATTRIBUTE_PREFIX + "ticket"] == "T-1"
+    assert sub1[sc.RUN_ID] == sub2[sc.RUN_ID] == sub.id
+    assert sub1[sc.RUN_PARENT_ID] == agent.id
+    assert (sub1[sc.TURN], sub2[sc.TURN]) == (1, 2)
+    assert sc.RUN_PARENT_ID not in main1 and at.RUN_AUTOMATIC not in main1
+
+
+@pytest.mark.sdk
+def test_async_tasks_keep_their_runs(async_client, exporter) -> None:
+    async def worker(name: str) -> None:
+        async with run(name, run_id=name):
+            for i in range(2):
+                await async_client.messages.create(model=MODEL, max_tokens=10,
+                                                   messages=[ask(f"{name}{i}")])
+
+    async def main():
+        await asyncio.gather(worker("w1"), worker("w2"))
+
+    asyncio.run(main())
+    by_run: dict[str, list[int]] = {}
+    for s in attrs(exporter):
+        by_run.setdefault(s[sc.RUN_ID], []).append(s[sc.TURN])
+    assert {k: sorted(v) for k, v in by_run.items()} == {"w1": [1, 2], "w2": [1, 2]}
+
+
+@pytest.mark.sdk
+@pytest.mark.skipif(not NATIVE, reason="the client's conversation_id option is 2.x")
+def test_sdk_conversation_id_is_the_run(emu, provider, instrumentor, exporter) -> None:
+    import anthropic
+
+    kwargs = client_kwargs(emu, provider, conversation_id="conv-42")
+    with anthropic.Anthropic(**kwargs) as c:
+        c.messages.create(model=MODEL, max_tokens=10, messages=[ask("c1")])
+        c.messages.create(model=MODEL, max_tokens=10, messages=[ask("c2")])
+    one, two = attrs(exporter)
+    assert one[sc.RUN_ID] == two[sc.RUN_ID] == "conv-42"
+    assert one[sc.GEN_AI_CONVERSATION_ID] == "conv-42"
+    assert (one[sc.TURN], two[sc.TURN]) == (1, 2)
