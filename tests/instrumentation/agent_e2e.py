@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
+import anthropic  # patched at class level: import order does not matter
+
 import tokentrail.auto  # noqa: F401  (the one import under test)
 from tests.emulator.helpers import API_KEY, text_of
 from tokentrail.instrumentation import run
-
-import anthropic  # noqa: I001  (imported after tokentrail.auto on purpose)
 
 SYSTEM = [{"type": "text", "text": text_of(3000, "e2e"), "cache_control": {"type": "ephemeral"}}]
 

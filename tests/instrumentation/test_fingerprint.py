@@ -29,8 +29,9 @@ def body(messages, **kw):
 def test_dict_and_sdk_model_blocks_hash_alike() -> None:
     anthropic = pytest.importorskip("anthropic")
     model = anthropic.types.TextBlock(type="text", text="hello", citations=None)
-    assert fingerprint.canonical(model) == fingerprint.canonical({"type": "text", "text": "hello"})
-    assert fingerprint.canonical("hello") == fingerprint.canonical({"type": "text", "text": "hello"})
+    as_dict = fingerprint.canonical({"type": "text", "text": "hello"})
+    assert fingerprint.canonical(model) == as_dict
+    assert fingerprint.canonical("hello") == as_dict
 
 
 def test_estimates_follow_the_emulator_rule() -> None:
@@ -46,7 +47,8 @@ def test_blocks_breakpoints_ttls_and_window() -> None:
     system = [{"type": "text", "text": "s1"}, {"type": "text", "text": "s2" * 10,
                                                "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
     messages = [{"role": "user", "content": [
-        {"type": "text", "text": "a" * 40}, {"type": "text", "text": "b" * 8, "cache_control": EPH}]}]
+        {"type": "text", "text": "a" * 40},
+        {"type": "text", "text": "b" * 8, "cache_control": EPH}]}]
     call = tracker.begin(body(messages, tools=[TOOL], system=system, cache_control=EPH),
                          None, False)
     a = call.attrs
