@@ -51,7 +51,7 @@ class Settings(BaseSettings):
                                 description="OTLP body limit, also after decompression.")
     batch_max_rows: int = Field(default=10_000, gt=0,
                                 description="Insert when this many rows are queued...")
-    batch_max_delay: float = Field(default=0.2, gt=0,
+    batch_max_delay: float = Field(default=0.05, gt=0,
                                    description="...or when the oldest has waited this long (s).")
     queue_max_rows: int = Field(default=500_000, gt=0,
                                 description="Refuse with 429 beyond this many queued rows.")
