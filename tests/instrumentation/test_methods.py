@@ -59,8 +59,9 @@ def test_batches_create_and_per_item_usage(client, exporter) -> None:
         assert a[sc.IS_BATCH] is True and a[at.BATCH_ID] == batch.id
         assert a[sc.RUN_ID] == batch.id
         assert a[sc.GEN_AI_RESPONSE_ID] == results[custom_id].id
-        assert a[sc.GEN_AI_USAGE_INPUT_TOKENS] == (usage.input_tokens + usage.cache_read_input_tokens
-                                                   + usage.cache_creation_input_tokens)
+        total = (usage.input_tokens + usage.cache_read_input_tokens
+                 + usage.cache_creation_input_tokens)
+        assert a[sc.GEN_AI_USAGE_INPUT_TOKENS] == total
         assert a[sc.GEN_AI_USAGE_CACHE_READ] == usage.cache_read_input_tokens
         assert a[sc.ANTHROPIC_USAGE_SERVICE_TIER] == "batch"
     assert (items["one"].attributes[sc.GEN_AI_USAGE_CACHE_CREATION],
