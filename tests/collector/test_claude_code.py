@@ -62,7 +62,7 @@ def test_every_signal_as_sent_gives_two_calls(post, store):
     # The span, the event (and the transcript below) all reported these calls.
     sources = {r["source"] for r in store.query(
         "SELECT DISTINCT source FROM llm_call_reports")}
-    assert sources == {"claude-code-event", "claude-code-trace"}
+    assert sources == {"claude-code-event", "claude-code-trace", "claude-code-metric"}
 
     assert _import_transcript(store).calls_written == 2
     assert len(_calls(store)) == 2
@@ -81,6 +81,19 @@ def test_raw_tables_keep_everything(post, store):
         "WHERE MetricName = 'claude_code.token.usage' GROUP BY type ORDER BY type")
     assert {r["type"]: r["v"] for r in usage} == {
         "cacheCreation": 4200, "cacheRead": 49000, "input": 80, "output": 110}
+
+
+def test_metrics_alone_give_the_session_totals(post, store):
+    """A session that only exported metrics: one row per export interval, with the
+    session's totals (the fixture's cost-state says 80/4200/49000/110, $0.03234)."""
+    post("metrics", "metrics-0.otlp.json")
+    post("metrics", "metrics-0.otlp.json")  # an exporter retry: still counted once
+    (row,) = _calls(store)
+    assert row["source"] == "claude-code-metric"
+    assert [row[b] for b in BUCKETS] == [80, 4200, 0, 49000, 110]
+    assert row["reported_cost_usd"] == pytest.approx(0.03234)
+    post("logs", "logs-0.otlp.json")  # once an event arrives, the events count instead
+    assert [c["source"] for c in _calls(store)] == ["claude-code-event"]
 
 
 def test_transcript_alone_gives_the_same_two_calls(store):

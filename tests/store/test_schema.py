@@ -79,7 +79,8 @@ def test_cluster_variant_is_replicated_and_distributed():
     assert all("ENGINE = Replicated" in s for s in local)
     views = [s for s in statements if s.startswith("CREATE MATERIALIZED VIEW")]
     # Materialized views fire on the shard that stores the raw rows: local to local.
-    assert views and all(re.search(r"FROM otel_(traces|logs)_local\b", s) for s in views)
+    raw_local = re.compile(r"FROM otel_(traces|logs|metrics_sum)_local\b")
+    assert views and all(raw_local.search(s) for s in views)
     assert all(re.search(r"\nTO \w+_local\n", s) for s in views)
     assert all(" ON CLUSTER `prod`" in s for s in statements)
 

@@ -80,6 +80,7 @@ SOURCE_RANKS = {
     "claude-code-event": 40,
     "claude-code-trace": 30,
     "claude-code-transcript": 20,
+    "claude-code-metric": 15,
     "genai-semconv": 10,
 }
 
@@ -88,8 +89,11 @@ SOURCE_RANKS = {
 # request id, and transcript message ids repeat (the fixture's two calls are both
 # "msg_1"). So instead of guessing pairs by timestamp, llm_calls keeps, per run, only
 # the richest family that reported it: events (cost, 5m/1h split) over spans over
-# transcripts. Reports of other sources have family 0 and are always kept.
-FAMILY_RANKS = {"claude-code-event": 3, "claude-code-trace": 2, "claude-code-transcript": 1}
+# transcripts over metrics (which are per export interval, not per call). Reports of
+# other sources have family 0 and are always kept.
+FAMILY_RANKS = {"claude-code-event": 4, "claude-code-trace": 3, "claude-code-transcript": 2,
+                "claude-code-metric": 1}
+CLAUDE_CODE_METRICS_SCOPE = "com.anthropic.claude_code"
 
 CLAUDE_CODE_EVENTS_SCOPE = "com.anthropic.claude_code.events"
 TRANSCRIPT_SCOPE = "tokentrail.import.claude_code"  # log records written by the importer
@@ -229,4 +233,45 @@ SELECT
     toFloat64OrNull(nullIf({a}['cost_usd'], '')) AS reported_cost_usd
 FROM {{otel_logs}}
 WHERE ({is_event}) OR ({is_transcript})
+"""  # noqa: S608
+
+
+def metrics_to_calls_select() -> str:
+    """The SELECT of the materialized view ``otel_metrics_sum`` -> ``llm_call_reports``.
+
+    Claude Code's ``claude_code.token.usage`` (one point per token type) and
+    ``claude_code.cost.usage`` are delta sums per session, model and query source
+    (FACTS §5). A view's GROUP BY runs per insert, and one export is one insert, so
+    each export interval becomes one row. Only delta temporality is read: cumulative
+    points would count the same tokens again in every interval. These rows stand for
+    an interval's usage, not for single calls, and count only for sessions that
+    nothing else reported.
+    """
+    a = "Attributes"
+    tokens = "MetricName = 'claude_code.token.usage'"
+
+    def bucket(kind: str) -> str:
+        return f"toUInt64(sumIf(Value, {tokens} AND {a}['type'] = '{kind}'))"
+
+    return f"""
+SELECT
+    min(StartTimeUnix) AS timestamp,
+    concat(source, ':', run_id, ':', model, ':', {a}['query_source'], ':',
+           toString(toUnixTimestamp64Nano(TimeUnix))) AS call_id,
+    any(ServiceName) AS service_name,
+    'claude-code-metric' AS source,
+    {_ranks()},
+    {a}['{sc.CLAUDE_CODE_SESSION_ID}'] AS run_id,
+    {a}['model'] AS model,
+    {bucket('input')} AS input_tokens,
+    {bucket('cacheRead')} AS cache_read_tokens,
+    {bucket('cacheCreation')} AS cache_write_tokens,
+    {bucket('cacheCreation')} AS cache_write_5m_tokens,
+    {bucket('output')} AS output_tokens,
+    sumIf(Value, MetricName = 'claude_code.cost.usage') AS reported_cost_usd
+FROM {{otel_metrics_sum}}
+WHERE ScopeName = '{CLAUDE_CODE_METRICS_SCOPE}'
+  AND MetricName IN ('claude_code.token.usage', 'claude_code.cost.usage')
+  AND AggregationTemporality = 1
+GROUP BY run_id, model, {a}['query_source'], TimeUnix
 """  # noqa: S608

@@ -16,7 +16,11 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
-from tokentrail.store.normalize import logs_to_calls_select, traces_to_calls_select
+from tokentrail.store.normalize import (
+    logs_to_calls_select,
+    metrics_to_calls_select,
+    traces_to_calls_select,
+)
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,13 @@ LLM_CALLS_FROM_LOGS_MV = MaterializedView(
     select=logs_to_calls_select(),
 )
 
+LLM_CALLS_FROM_METRICS_MV = MaterializedView(
+    name="llm_calls_from_metrics_mv",
+    target="llm_call_reports",
+    source="otel_metrics_sum",
+    select=metrics_to_calls_select(),
+)
+
 # One row per call: FINAL collapses reports of the same call_id to the richest, and
 # the family rule (see normalize.FAMILY_RANKS) keeps one Claude Code family per run.
 LLM_CALLS = View(
@@ -364,6 +375,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             LLM_CALL_REPORTS,
             LLM_CALLS_FROM_TRACES_MV,
             LLM_CALLS_FROM_LOGS_MV,
+            LLM_CALLS_FROM_METRICS_MV,
             LLM_CALLS,
         ),
     ),
