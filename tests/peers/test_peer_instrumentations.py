@@ -28,7 +28,10 @@ BUCKETS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
 
 
 def _available(source: str) -> bool:
-    return all(importlib.util.find_spec(MODULES[s]) is not None for s in source.split("+"))
+    try:
+        return all(importlib.util.find_spec(MODULES[s]) is not None for s in source.split("+"))
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def _capture(source: str, base_url: str, tmp_path) -> ExportTraceServiceRequest:
