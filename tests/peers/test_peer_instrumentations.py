@@ -69,8 +69,8 @@ def _billed(emu, api_key: str) -> list[list]:
                                     "otel-contrib", "anthropic-sdk+openllmetry"])
 def test_peer_normalises_to_what_was_billed(source, emulator, store, tmp_path):
     if not _available(source):
-        pytest.skip(f"{source} is not installed in this venv (scripts/test.sh installs the "
-                    "peers extra only with anthropic 2.x)")
+        pytest.skip(f"{source} is not available in this venv: scripts/test.sh installs the "
+                    "peers extra with anthropic 2.x only, and 0.x has no native tracing")
     request = _capture(source, emulator.base_url, tmp_path)
     store.insert("otel_traces", trace_rows(request), TRACE_COLUMNS)
     calls = store.query("SELECT * FROM llm_calls ORDER BY timestamp")
