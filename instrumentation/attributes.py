@@ -29,7 +29,8 @@ RUN_ATTRIBUTE_PREFIX = "tokentrail.run.attributes."  # + key, from run(name, **a
 RUN_AUTOMATIC = "tokentrail.run.automatic"  # bool: grouped by continuity, not declared
 
 # The hash/token arrays of tokentrail.semconv (message_hashes, block_hashes, block_tokens)
-# hold a *window*: the last PREFIX_WINDOW entries. Full arrays would cost O(conversation)
+# hold a *window*: the last TOKENTRAIL_PREFIX_WINDOW entries (default 20, the API's lookback per
+# breakpoint, FACTS §1). Full arrays would cost O(conversation)
 # per call (measured: ~0.15 us per element in the OTel SDK's attribute cleaning), which
 # the issue forbids. The counts below give the absolute position of the window:
 # first index = count - len(array).

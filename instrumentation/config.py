@@ -43,7 +43,7 @@ class Settings:
     """Cap per content attribute; longer JSON is cut and marked."""
     cache_diagnostics: bool = False
     """Add diagnostics.previous_message_id to requests that do not set it."""
-    window: int = 64
+    window: int = 20
     """How many trailing messages / blocks the hash arrays carry."""
 
     @classmethod
@@ -52,5 +52,5 @@ class Settings:
             capture_content=env_flag(CAPTURE_CONTENT_ENV),
             max_content_bytes=env_int(MAX_CONTENT_ENV, 64 * 1024),
             cache_diagnostics=env_flag(DIAGNOSTICS_ENV),
-            window=env_int(WINDOW_ENV, 64),
+            window=env_int(WINDOW_ENV, 20),
         )

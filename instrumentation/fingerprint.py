@@ -35,9 +35,23 @@ DEFAULT_TTL = "5m"  # FACTS §1: the default TTL of an ephemeral breakpoint
 
 
 def get(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj[name]`` for a dict, ``obj.name`` for an SDK model; ``default`` otherwise."""
+    """``obj[name]`` for a dict, ``obj.name`` for an SDK model; ``default`` otherwise.
+
+    SDK models are pydantic: a missing name goes through ``BaseModel.__getattr__`` and
+    an exception (microseconds each), so fields and extras are read from their dicts.
+    """
     if isinstance(obj, dict):
         return obj.get(name, default)
+    if obj is None:
+        return default
+    fields = getattr(obj, "__dict__", None)
+    if fields is None:
+        return getattr(obj, name, default)
+    if name in fields:
+        return fields[name]
+    if hasattr(type(obj), "model_fields"):
+        extra = getattr(obj, "__pydantic_extra__", None)
+        return extra.get(name, default) if extra else default
     return getattr(obj, name, default)
 
 

@@ -148,6 +148,6 @@ def test_hashing_is_proportional_to_new_messages(monkeypatch) -> None:
         messages.append(reply(call, text=f"answer {i}", msg_id=f"msg_{i}"))
         assert call.attrs[sc.TURN] == i + 1
         assert call.attrs[at.PREFIX_MESSAGE_COUNT] == len(messages) - 1
-        assert len(call.attrs[sc.PREFIX_MESSAGE_HASHES]) == min(64, len(messages) - 1)
+        assert len(call.attrs[sc.PREFIX_MESSAGE_HASHES]) == min(20, len(messages) - 1)
     # First call: 1 message. Then: the previous reply + the new question.
     assert per_call[0] == 1 and set(per_call[1:]) == {2}
