@@ -49,6 +49,24 @@ CACHE_BREAKPOINTS = "tokentrail.cache.breakpoints"  # int array: block indexes
 CACHE_TTLS = "tokentrail.cache.ttls"  # string array, one per breakpoint
 CACHE_MISS_REASON = "tokentrail.cache.miss_reason"  # diagnostics.cache_miss_reason.type
 CACHE_MISSED_INPUT_TOKENS = "tokentrail.cache.missed_input_tokens"
+# The hash/token arrays above hold a window: the last TOKENTRAIL_PREFIX_WINDOW entries
+# (default 20, the API's lookback per breakpoint). The counts give its absolute start:
+# first index = count - len(array).
+PREFIX_MESSAGE_COUNT = "tokentrail.prefix.message_count"
+PREFIX_BLOCK_COUNT = "tokentrail.prefix.block_count"
+PREFIX_TOKENS = "tokentrail.prefix.tokens"  # estimated tokens of the whole prefix
+CACHE_BREAKPOINT_TOKENS = "tokentrail.cache.breakpoint_tokens"  # int array, per breakpoint
+CACHE_AUTOMATIC = "tokentrail.cache.automatic"  # bool: top-level cache_control
+# What changed against the previous call of the same run, found in-process (where the
+# contents are), so that only positions leave the process.
+CHANGE_LEVEL = "tokentrail.prefix.change.level"  # model|tools|system|params|messages|none
+CHANGE_PARAMS = "tokentrail.prefix.change.params"  # string array: which parameters
+CHANGE_MESSAGE = "tokentrail.prefix.change.message"  # first message index that differs
+CHANGE_BLOCK = "tokentrail.prefix.change.block"  # first block index (flattened) that differs
+CHANGE_CHAR = "tokentrail.prefix.change.char"  # first differing character in that block
+RUN_AUTOMATIC = "tokentrail.run.automatic"  # bool: grouped by continuity, not declared
+BATCH_ID = "tokentrail.batch.id"
+BATCH_CUSTOM_ID = "tokentrail.batch.custom_id"
 
 # --- Claude Code native telemetry (FACTS §5; fixtures/claude-code-2.1.328) ---
 CLAUDE_CODE_LLM_REQUEST_SPAN = "claude_code.llm_request"

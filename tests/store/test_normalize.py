@@ -109,6 +109,13 @@ def test_tokentrail_attributes_are_carried(store):
         "tokentrail.prefix.block_tokens": [10, 20],
         "tokentrail.cache.breakpoints": [1], "tokentrail.cache.ttls": ["5m"],
         "tokentrail.cache.miss_reason": "system_changed",
+        "tokentrail.prefix.message_count": 42, "tokentrail.prefix.block_count": 90,
+        "tokentrail.prefix.tokens": 123456, "tokentrail.cache.breakpoint_tokens": [4096],
+        "tokentrail.cache.automatic": True, "tokentrail.prefix.change.level": "system",
+        "tokentrail.prefix.change.params": ["tool_choice"],
+        "tokentrail.prefix.change.message": 0, "tokentrail.prefix.change.char": 212,
+        "tokentrail.run.automatic": True, "tokentrail.batch.id": "msgbatch_1",
+        "tokentrail.batch.custom_id": "item-3",
     }
     _ingest(store, trace_request([span(attrs)]))
     (call,) = _calls(store)
@@ -120,6 +127,15 @@ def test_tokentrail_attributes_are_carried(store):
     assert call["cache_breakpoints"] == [1]
     assert call["cache_ttls"] == ["5m"]
     assert call["cache_miss_reason"] == "system_changed"
+    assert (call["prefix_message_count"], call["prefix_block_count"], call["prefix_tokens"]) == (
+        42, 90, 123456)
+    assert call["cache_breakpoint_tokens"] == [4096]
+    assert call["cache_automatic"] is True and call["run_automatic"] is True
+    assert (call["prefix_change_level"], call["prefix_change_params"]) == ("system",
+                                                                           ["tool_choice"])
+    assert (call["prefix_change_message"], call["prefix_change_block"],
+            call["prefix_change_char"]) == (0, None, 212)
+    assert (call["batch_id"], call["batch_custom_id"]) == ("msgbatch_1", "item-3")
 
 
 def test_inconsistent_inclusive_counts_never_underflow(store):

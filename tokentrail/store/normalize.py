@@ -180,7 +180,20 @@ SELECT
     JSONExtract({a}['{sc.CACHE_BREAKPOINTS}'], 'Array(UInt32)') AS cache_breakpoints,
     JSONExtract({a}['{sc.CACHE_TTLS}'], 'Array(String)') AS cache_ttls,
     {a}['{sc.CACHE_MISS_REASON}'] AS cache_miss_reason,
-    toUInt64OrZero({a}['{sc.CACHE_MISSED_INPUT_TOKENS}']) AS cache_missed_input_tokens
+    toUInt64OrZero({a}['{sc.CACHE_MISSED_INPUT_TOKENS}']) AS cache_missed_input_tokens,
+    toUInt32OrZero({a}['{sc.PREFIX_MESSAGE_COUNT}']) AS prefix_message_count,
+    toUInt32OrZero({a}['{sc.PREFIX_BLOCK_COUNT}']) AS prefix_block_count,
+    toUInt64OrZero({a}['{sc.PREFIX_TOKENS}']) AS prefix_tokens,
+    JSONExtract({a}['{sc.CACHE_BREAKPOINT_TOKENS}'], 'Array(UInt64)') AS cache_breakpoint_tokens,
+    {a}['{sc.CACHE_AUTOMATIC}'] = 'true' AS cache_automatic,
+    {a}['{sc.CHANGE_LEVEL}'] AS prefix_change_level,
+    JSONExtract({a}['{sc.CHANGE_PARAMS}'], 'Array(String)') AS prefix_change_params,
+    toUInt32OrNull({a}['{sc.CHANGE_MESSAGE}']) AS prefix_change_message,
+    toUInt32OrNull({a}['{sc.CHANGE_BLOCK}']) AS prefix_change_block,
+    toUInt32OrNull({a}['{sc.CHANGE_CHAR}']) AS prefix_change_char,
+    {a}['{sc.RUN_AUTOMATIC}'] = 'true' AS run_automatic,
+    {a}['{sc.BATCH_ID}'] AS batch_id,
+    {a}['{sc.BATCH_CUSTOM_ID}'] AS batch_custom_id
 FROM {{otel_traces}}
 WHERE ({disjoint}
        OR lower({_first(a, PROVIDER_ATTRS)}) = 'anthropic'
