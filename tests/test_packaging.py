@@ -55,7 +55,7 @@ def test_base_install_imports_instrumentation_without_server_deps(wheel, tmp_pat
                    check=True, timeout=600)
     check = (
         "import importlib.util, sys\n"
-        "import tokentrail.instrumentation, tokentrail.semconv\n"
+        "import tokentrail.instrumentation, tokentrail.semconv, tokentrail.auto\n"
         "for heavy in ('chdb', 'clickhouse_connect', 'fastapi', 'grpc', 'uvicorn'):\n"
         "    assert importlib.util.find_spec(heavy) is None, heavy + ' is installed'\n"
         "print('ok')\n"
