@@ -8,17 +8,22 @@ only in how they carry bytes and how they spell the failures in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import secrets
+from collections.abc import Iterator
 
 from google.protobuf.message import Message
-from starlette.concurrency import run_in_threadpool
 
 from tokentrail.collector.decode import BodyTooLarge, DecodeError, decompress, parse
 from tokentrail.collector.signals import Decoded, Signal
 from tokentrail.collector.writer import BatchWriter, Overloaded, WriterClosed
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024  # the OTLP spec's recommended limit
+# Requests being read or decoded at once. The writer's queue bounds rows, but a body is
+# held in memory before it becomes rows: this bounds those bytes too
+# (at most max_in_flight x max_body_bytes).
+DEFAULT_MAX_IN_FLIGHT = 64
 
 
 class Failure(enum.Enum):
@@ -41,10 +46,25 @@ class Ingest:
     """Decodes OTLP requests and commits their rows through a :class:`BatchWriter`."""
 
     def __init__(self, writer: BatchWriter, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 token: str | None = None) -> None:
+                 token: str | None = None, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
         self.writer = writer
         self.max_body_bytes = max_body_bytes
         self.token = token
+        self.max_in_flight = max_in_flight
+        self._in_flight = 0  # touched only on the event loop thread
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """Hold one of the ``max_in_flight`` request slots, or refuse at once (429)."""
+        if self._in_flight >= self.max_in_flight:
+            raise IngestError(Failure.OVERLOADED,
+                              f"{self._in_flight} requests already in progress",
+                              self.writer.retry_after)
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
 
     def authorize(self, authorization: str | None) -> None:
         """Check an ``Authorization: Bearer <token>`` value when a token is configured."""
@@ -75,7 +95,7 @@ class Ingest:
     async def export(self, signal: Signal, body: bytes, kind: str,
                      encoding: str | None = None) -> Message:
         """Decode, commit, and return the Export*ServiceResponse to send back."""
-        decoded = await run_in_threadpool(self.decode, signal, body, kind, encoding)
+        decoded = await asyncio.to_thread(self.decode, signal, body, kind, encoding)
         try:
             futures = self.writer.submit_many(
                 [(t.table, t.columns, t.rows) for t in decoded.tables]

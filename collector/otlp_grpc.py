@@ -46,7 +46,8 @@ def _handler(ingest: Ingest, signal: Signal):
         metadata = dict(context.invocation_metadata() or ())
         try:
             ingest.authorize(metadata.get("authorization"))
-            response = await ingest.export(signal, body, PROTOBUF)
+            with ingest.admit():
+                response = await ingest.export(signal, body, PROTOBUF)
         except IngestError as err:
             code = _GRPC[err.failure]
             if code is grpc.StatusCode.UNAVAILABLE:

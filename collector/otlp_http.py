@@ -77,9 +77,10 @@ def _endpoint(ingest: Ingest, signal: Signal):
             return _error(415, code_pb2.INVALID_ARGUMENT, str(exc), PROTOBUF)
         try:
             ingest.authorize(request.headers.get("authorization"))
-            body = await _read_body(request, ingest)
-            response = await ingest.export(signal, body, kind,
-                                           request.headers.get("content-encoding"))
+            with ingest.admit():
+                body = await _read_body(request, ingest)
+                response = await ingest.export(signal, body, kind,
+                                               request.headers.get("content-encoding"))
         except IngestError as err:
             status, code = _HTTP[err.failure]
             if status >= 500:

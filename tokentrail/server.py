@@ -65,7 +65,8 @@ async def run(settings: Settings) -> int:
         max_delay=settings.batch_max_delay,
         max_queued_rows=settings.queue_max_rows,
     )
-    ingest = Ingest(writer, max_body_bytes=settings.max_body_bytes, token=settings.ingest_token)
+    ingest = Ingest(writer, max_body_bytes=settings.max_body_bytes, token=settings.ingest_token,
+                    max_in_flight=settings.max_in_flight)
     servers = [
         _server(otlp_http.create_app(ingest), settings, settings.otlp_http_port, "OTLP/HTTP"),
         _server(create_ui_app(store, token=settings.ui_token), settings, settings.ui_port, "UI"),

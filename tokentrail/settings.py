@@ -55,6 +55,9 @@ class Settings(BaseSettings):
                                    description="...or when the oldest has waited this long (s).")
     queue_max_rows: int = Field(default=500_000, gt=0,
                                 description="Refuse with 429 beyond this many queued rows.")
+    max_in_flight: int = Field(default=64, gt=0,
+                               description="Refuse with 429 beyond this many requests in "
+                                           "progress (bounds request bodies in memory).")
     log_level: str = Field(default="info")
 
     @field_validator("clickhouse")

@@ -153,6 +153,26 @@ def test_full_queue_is_429_with_retry_after(make_client):
     assert [r.status_code for r in results] == [200, 200]
 
 
+def test_too_many_requests_in_progress_is_429(make_client):
+    """Bodies waiting to be decoded or committed are bounded too, not only rows."""
+    sink = _HeldSink()
+    client = make_client(sink=sink, max_in_flight=1)
+    first: list = []
+    thread = threading.Thread(target=lambda: first.append(client.post(
+        "/v1/traces", content=_request(1, "a").SerializeToString(), headers=PB)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while client.writer.queued_rows < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first request now waits for its commit
+    second = client.post("/v1/traces", content=_request(1, "b").SerializeToString(),
+                         headers=PB)
+    assert second.status_code == 429
+    assert "in progress" in _status(second).message
+    sink.gate.set()
+    thread.join(10)
+    assert first[0].status_code == 200
+
+
 def test_store_failure_is_503_with_retry_after(make_client):
     client = make_client(sink=_BrokenSink())
     response = client.post("/v1/traces", content=_request().SerializeToString(), headers=PB)
