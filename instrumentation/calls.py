@@ -154,8 +154,8 @@ def _content_attributes(body: dict[str, Any], messages: list[Any], limit: int) -
 class MessageCall:
     """A ``messages.create``-like call in flight."""
 
-    __slots__ = ("accumulator", "attrs", "done", "own_span", "previous_id", "run", "span",
-                 "start_ns", "stream", "thread", "tracker")
+    __slots__ = ("accumulator", "attrs", "done", "own_span", "pending", "previous_id", "run",
+                 "span", "start_ns", "stream", "thread", "tracker")
 
     def __init__(self, tracker: Tracker, run: Run, thread: Thread, attrs: dict[str, Any],
                  previous_id: str | None, stream: bool) -> None:
@@ -169,6 +169,7 @@ class MessageCall:
         self.own_span = False
         self.done = False
         self.accumulator: StreamAccumulator | None = None
+        self.pending: dict[str, Any] | None = None  # request attributes not yet on the span
         self.start_ns = time.time_ns()
 
     @property
@@ -178,12 +179,27 @@ class MessageCall:
     def _set(self, attrs: dict[str, Any]) -> None:
         span = self.span
         if span is not None and span.is_recording():
+            pending = self.pending
+            if pending is not None:
+                # One set_attributes (one lock, one cleaning pass) for request + response.
+                self.pending = None
+                attrs = {**pending, **attrs}
             span.set_attributes(attrs)
 
     def attach(self, span: Span) -> None:
         """The SDK's own span describes this call: put the request attributes on it."""
         self.span = span
         self._set(self.attrs)
+
+    def defer_attach(self, span: Span) -> None:
+        """Like :meth:`attach`, but the request attributes go with the next :meth:`_set`."""
+        self.span = span
+        self.pending = self.attrs
+
+    def flush(self) -> None:
+        """Put still-pending request attributes on the span."""
+        if self.pending is not None:
+            self._set({})
 
     def record_message(self, message: Any) -> None:
         """A complete response (model or decoded JSON)."""

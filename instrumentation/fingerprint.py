@@ -70,11 +70,6 @@ def count_text(text: str) -> int:
     return (size + 3) // 4
 
 
-def compact_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_jsonable)
-
-
 def _jsonable(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if dump is not None:
@@ -82,6 +77,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, tuple, frozenset)):
         return list(value)
     return str(value)
+
+
+# One encoder for the process: ``json.dumps`` with options builds a new one per call.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=_jsonable).encode
+
+
+def compact_json(value: Any) -> str:
+    return _ENCODE(value)
 
 
 def _plain(block: Any) -> dict[str, Any]:
@@ -302,8 +306,27 @@ def cache_params(body: dict[str, Any], tools: Any) -> dict[str, Any]:
     return params
 
 
+_PARAMS_HASHES: dict[Any, str] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def params_hash(params: dict[str, Any]) -> str:
-    return digest(compact_json(params))
+    """``digest(compact_json(params))``, memoized when the values are hashable.
+
+    Most calls of a process send the same few parameter sets (often just the model), so
+    the JSON encoding and the digest are paid once per distinct set, not per call.
+    """
+    for value in params.values():
+        if type(value) not in _SCALARS:  # e.g. a dict (thinking, tool_choice)
+            return digest(compact_json(params))
+    key = tuple((name, type(value), value) for name, value in params.items())
+    found = _PARAMS_HASHES.get(key)
+    if found is None:
+        found = digest(compact_json(params))
+        if len(_PARAMS_HASHES) >= 256:
+            _PARAMS_HASHES.clear()
+        _PARAMS_HASHES[key] = found
+    return found
 
 
 def first_difference(old: str, new: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from . import attributes as at
@@ -64,17 +65,22 @@ def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, para
         bp_tokens.append(head_tokens + msg_tokens)
 
     # The trailing window of block hashes/tokens, in prefix order.
-    block_hashes: list[str] = []
-    block_tokens: list[int] = []
+    # Collected newest first, joined once (no repeated prepends).
+    hash_parts: list[tuple[str, ...]] = []
+    token_parts: list[tuple[int, ...]] = []
+    size = 0
     i = n - 1
-    while i >= 0 and len(block_hashes) < window:
+    while i >= 0 and size < window:
         fp = fps[i]
-        block_hashes[:0] = fp.block_hashes
-        block_tokens[:0] = fp.block_tokens
+        hash_parts.append(fp.block_hashes)
+        token_parts.append(fp.block_tokens)
+        size += len(fp.block_hashes)
         i -= 1
-    if len(block_hashes) < window:
-        block_hashes[:0] = tools.block_hashes + system.block_hashes
-        block_tokens[:0] = tools.block_tokens + system.block_tokens
+    if size < window:
+        hash_parts += (system.block_hashes, tools.block_hashes)
+        token_parts += (system.block_tokens, tools.block_tokens)
+    block_hashes = list(chain.from_iterable(reversed(hash_parts)))
+    block_tokens = list(chain.from_iterable(reversed(token_parts)))
     if len(block_hashes) > window:
         block_hashes = block_hashes[-window:]
         block_tokens = block_tokens[-window:]

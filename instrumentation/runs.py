@@ -14,14 +14,22 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import os
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def new_id() -> str:
+    """``uuid.uuid4().hex`` without building a ``UUID`` object (same bits, same format)."""
+    value = int.from_bytes(os.urandom(16), "big")
+    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # variant RFC 4122
+    value = (value & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    return f"{value:032x}"
 
 
 class Run:
@@ -33,7 +41,7 @@ class Run:
     def __init__(self, name: str | None = None, *, run_id: str | None = None,
                  parent_id: str | None = None, automatic: bool = False,
                  attributes: dict[str, Any] | None = None) -> None:
-        self.id = run_id or uuid.uuid4().hex
+        self.id = run_id or new_id()
         self.name = name
         self.parent_id = parent_id
         self.automatic = automatic

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 from .fingerprint import Blocks, message_fingerprint, message_marks
@@ -76,7 +77,7 @@ class ThreadTable:
         best: Thread | None = None
         best_k = -1
         computed: dict[int, Blocks] = {}
-        for thread in list(reversed(self._threads.values()))[:SCAN]:
+        for thread in islice(reversed(self._threads.values()), SCAN):
             snapshot = thread.messages
             k = len(snapshot)
             if k > n or k == 0:

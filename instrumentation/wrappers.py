@@ -100,6 +100,11 @@ class SimpleCall:
         self.span = span
         self._set(self.attrs)
 
+    defer_attach = attach
+
+    def flush(self) -> None:
+        pass
+
     def record_message(self, data: Any) -> None:
         if self.done:
             return
@@ -245,10 +250,13 @@ class Hooks:
         try:
             call = _CALL.get()
             if call is not None and call.span is None and len(args) >= 3:
-                call.attach(args[1])
-                result = args[2]
-                if getattr(result, "error", None) is None:
-                    self._record_data(call, getattr(result, "data", None), native=True)
+                call.defer_attach(args[1])
+                try:
+                    result = args[2]
+                    if getattr(result, "error", None) is None:
+                        self._record_data(call, getattr(result, "data", None), native=True)
+                finally:
+                    call.flush()
         except Exception:
             swallowed("enrich the SDK span")
         return wrapped(*args, **kwargs)
