@@ -263,6 +263,8 @@ class Hooks:
 
     # --- results ---
     def _returned(self, kind: str, call: Any, result: Any) -> Any:
+        if call is not None and call.done and not call.own_span:
+            return result  # recorded on the SDK's span already (finish_hook)
         try:
             if kind == BATCH_RESULTS:
                 self._observe_results(result)
@@ -273,6 +275,13 @@ class Hooks:
         return result
 
     def _record_data(self, call: Any, data: Any, *, native: bool) -> None:
+        if hasattr(type(data), "model_fields"):
+            # A parsed Message (pydantic): not a stream nor a raw response. Checked first
+            # because a missing attribute on a model costs an exception in pydantic.
+            call.record_message(data)
+            if not native:
+                call.end_span()
+            return
         if hasattr(data, "_iterator") and hasattr(data, "response"):
             if not native:
                 _observe_stream(data, call)
