@@ -131,3 +131,45 @@ def test_cloud_client_classes_share_the_patch_point(instrumentor) -> None:
         import anthropic._base_client as base
 
         assert isinstance(base.finish_api_call_span, wrapt.FunctionWrapper)
+
+
+def test_async_batch_results_per_item_usage(async_client, exporter) -> None:
+    import asyncio
+
+    def item(custom_id: str, text: str) -> dict:
+        return {"custom_id": custom_id,
+                "params": {"model": MODEL, "max_tokens": 20, "system": SYSTEM,
+                           "messages": [{"role": "user", "content": text}]}}
+
+    async def main() -> tuple[str, dict]:
+        batches = async_client.messages.batches
+        batch = await batches.create(requests=[item("a1", text_of(10, "a1")),
+                                               item("a2", text_of(11, "a2")),
+                                               item("a3", text_of(12, "a3"))])
+        for _ in range(1000):
+            if (await batches.retrieve(batch.id)).processing_status == "ended":
+                break
+            await asyncio.sleep(0.01)
+        results = {}
+        async for r in await batches.results(batch.id):
+            results[r.custom_id] = r.result.message
+        await async_client.close()
+        return batch.id, results
+
+    batch_id, results = asyncio.run(main())
+
+    create = [s for s in exporter.get_finished_spans()
+              if s.name == "anthropic.messages.batches.create"]
+    assert len(create) == 1 and create[0].attributes[at.BATCH_REQUEST_COUNT] == 3
+    items = {s.attributes[at.BATCH_CUSTOM_ID]: s for s in llm_spans(exporter)}
+    assert set(items) == {"a1", "a2", "a3"}
+    assert sorted(s.attributes[sc.TURN] for s in items.values()) == [1, 2, 3]
+    for custom_id, span in items.items():
+        message, a = results[custom_id], span.attributes
+        assert a[sc.IS_BATCH] is True and a[at.BATCH_ID] == batch_id == a[sc.RUN_ID]
+        assert a[sc.GEN_AI_RESPONSE_ID] == message.id
+        assert a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == message.usage.output_tokens
+        assert a[sc.GEN_AI_USAGE_INPUT_TOKENS] == (message.usage.input_tokens
+                                                   + message.usage.cache_read_input_tokens
+                                                   + message.usage.cache_creation_input_tokens)
+        assert a[sc.ANTHROPIC_USAGE_SERVICE_TIER] == "batch"
