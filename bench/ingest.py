@@ -1,12 +1,12 @@
 """Ingest benchmark: sustained spans/s through OTLP/HTTP into the embedded store,
 side by side with a raw chDB insert of the same rows (the limit on this machine).
 
-    python bench/ingest.py [--seconds 20] [--senders 3] [--spans-per-request 1000]
+    python bench/ingest.py [--seconds 20] [--senders 16] [--spans-per-request 1000]
 
 1. `tokentrail serve` runs as a real process on a fresh data directory; sender
    threads POST gzip-compressed protobuf requests of 1000 GenAI spans each for a
    fixed time; throughput counts only acknowledged (200) spans. Peak RSS is the
-   serve process's VmHWM.
+   VmHWM of the serve process plus its decode workers.
 2. In a separate process (chDB allows one data path per process), the same spans,
    already decoded to rows, are inserted into the same schema (materialized views
    included) through clickhouse-connect in 10k-row batches.
@@ -49,10 +49,14 @@ def make_requests(count: int, spans: int) -> list:
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Peak RSS of the process and its children (the decode workers), in MiB."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0
+    for proc in (str(pid), *children):
+        for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def run_serve(bodies: list[bytes], spans: int, seconds: float, senders: int) -> dict:
@@ -145,7 +149,8 @@ def run_raw(raw_bodies: list[bytes], total: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--senders", type=int, default=3)
+    parser.add_argument("--senders", type=int, default=16,
+                        help="concurrent exporters (each waits for its 200, as OTLP's do)")
     parser.add_argument("--spans-per-request", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=20, help="distinct request bodies")
     args = parser.parse_args()

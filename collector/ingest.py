@@ -12,12 +12,14 @@ import contextlib
 import enum
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor
 
 from google.protobuf.message import Message
 
-from tokentrail.collector.decode import BodyTooLarge, DecodeError, decompress, parse
-from tokentrail.collector.signals import Decoded, Signal
-from tokentrail.collector.writer import BatchWriter, Overloaded, WriterClosed
+from tokentrail.collector.decode import BodyTooLarge, DecodeError
+from tokentrail.collector.encode import Encoder
+from tokentrail.collector.signals import Signal
+from tokentrail.collector.writer import BatchWriter, Overloaded, Part, WriterClosed
 
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024  # the OTLP spec's recommended limit
 # Requests being read or decoded at once. The writer's queue bounds rows, but a body is
@@ -43,11 +45,14 @@ class IngestError(Exception):
 
 
 class Ingest:
-    """Decodes OTLP requests and commits their rows through a :class:`BatchWriter`."""
+    """Decodes OTLP requests (in the :class:`Encoder`'s workers) and commits their rows
+    through a :class:`BatchWriter`."""
 
-    def __init__(self, writer: BatchWriter, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 token: str | None = None, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+    def __init__(self, writer: BatchWriter, encoder: Encoder, *,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, token: str | None = None,
+                 max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
         self.writer = writer
+        self.encoder = encoder
         self.max_body_bytes = max_body_bytes
         self.token = token
         self.max_in_flight = max_in_flight
@@ -83,23 +88,21 @@ class Ingest:
                               f"body of {size} bytes exceeds the limit of "
                               f"{self.max_body_bytes} bytes")
 
-    def decode(self, signal: Signal, body: bytes, kind: str, encoding: str | None) -> Decoded:
+    async def export(self, signal: Signal, body: bytes, kind: str,
+                     encoding: str | None = None) -> Message:
+        """Decode, commit, and return the Export*ServiceResponse to send back."""
         try:
-            raw = decompress(body, encoding, self.max_body_bytes)
-            return signal.to_rows(parse(raw, kind, signal.request_cls))
+            encoded = await asyncio.wrap_future(
+                self.encoder.submit(signal.name, body, kind, encoding, self.max_body_bytes))
         except BodyTooLarge as exc:
             raise IngestError(Failure.TOO_LARGE, str(exc)) from None
         except DecodeError as exc:
             raise IngestError(Failure.INVALID, str(exc)) from None
-
-    async def export(self, signal: Signal, body: bytes, kind: str,
-                     encoding: str | None = None) -> Message:
-        """Decode, commit, and return the Export*ServiceResponse to send back."""
-        decoded = await asyncio.to_thread(self.decode, signal, body, kind, encoding)
+        except BrokenExecutor:
+            raise IngestError(Failure.UNAVAILABLE, "a decode worker died; retry", 1) from None
         try:
             futures = self.writer.submit_many(
-                [(t.table, t.columns, t.rows) for t in decoded.tables]
-            )
+                [Part(t.table, t.columns, t.native, t.rows) for t in encoded.tables])
         except Overloaded as exc:
             raise IngestError(Failure.OVERLOADED, str(exc), exc.retry_after) from None
         except WriterClosed as exc:
@@ -109,4 +112,4 @@ class Ingest:
         except Exception as exc:
             raise IngestError(Failure.UNAVAILABLE, f"store write failed: {exc}",
                               self.writer.retry_after) from None
-        return signal.response(decoded)
+        return signal.response(encoded.rejected, encoded.error_message)

@@ -69,12 +69,12 @@ class Signal:
         (service,) = file.services_by_name.values()
         return service.full_name
 
-    def response(self, decoded: Decoded) -> Message:
+    def response(self, rejected: int = 0, error_message: str = "") -> Message:
         """The Export*ServiceResponse, with partial_success set when anything was refused."""
         response = self.response_cls()
-        if decoded.rejected:
-            setattr(response.partial_success, self.rejected_field, decoded.rejected)
-            response.partial_success.error_message = decoded.error_message
+        if rejected:
+            setattr(response.partial_success, self.rejected_field, rejected)
+            response.partial_success.error_message = error_message
         return response
 
 
@@ -112,3 +112,12 @@ METRICS = Signal("metrics", "/v1/metrics", ExportMetricsServiceRequest,
                  ExportMetricsServiceResponse, _metrics, "rejected_data_points")
 
 SIGNALS: tuple[Signal, ...] = (TRACES, LOGS, METRICS)
+
+# Every table the signals write, with the columns they insert (in row order).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "otel_traces": TRACE_COLUMNS,
+    "otel_logs": LOG_COLUMNS,
+    "otel_metrics_gauge": GAUGE_COLUMNS,
+    "otel_metrics_sum": SUM_COLUMNS,
+    "otel_metrics_histogram": HISTOGRAM_COLUMNS,
+}

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from tokentrail.collector import otlp_grpc, otlp_http
+from tokentrail.collector.encode import Encoder
 from tokentrail.collector.ingest import Ingest
 from tokentrail.collector.writer import BatchWriter
 from tokentrail.settings import Settings
@@ -65,8 +66,9 @@ async def run(settings: Settings) -> int:
         max_delay=settings.batch_max_delay,
         max_queued_rows=settings.queue_max_rows,
     )
-    ingest = Ingest(writer, max_body_bytes=settings.max_body_bytes, token=settings.ingest_token,
-                    max_in_flight=settings.max_in_flight)
+    encoder = await asyncio.to_thread(Encoder.for_store, store, settings.decode_workers)
+    ingest = Ingest(writer, encoder, max_body_bytes=settings.max_body_bytes,
+                    token=settings.ingest_token, max_in_flight=settings.max_in_flight)
     servers = [
         _server(otlp_http.create_app(ingest), settings, settings.otlp_http_port, "OTLP/HTTP"),
         _server(create_ui_app(store, token=settings.ui_token), settings, settings.ui_port, "UI"),
@@ -134,6 +136,7 @@ async def run(settings: Settings) -> int:
         await asyncio.gather(announce(), serve_grpc(), *(serve_http(s) for s in servers))
     finally:
         await asyncio.to_thread(writer.close)
+        await asyncio.to_thread(encoder.close)
         store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -8,6 +8,7 @@ env parsing and validation, so a bad value fails at start with the variable's na
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 import platformdirs
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=64, gt=0,
                                description="Refuse with 429 beyond this many requests in "
                                            "progress (bounds request bodies in memory).")
+    decode_workers: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1), ge=0,
+        description="Processes decoding OTLP bodies (0: threads of the serving process).")
     log_level: str = Field(default="info")
 
     @field_validator("clickhouse")

@@ -22,9 +22,9 @@ TRANSCRIPT = CLAUDE_CODE_FIXTURES / "session-transcript.jsonl"
 
 
 @pytest.fixture
-def post(store):
+def post(store, encoder):
     writer = BatchWriter(store, max_delay=0.01)
-    client = TestClient(create_app(Ingest(writer)))
+    client = TestClient(create_app(Ingest(writer, encoder)))
 
     def send(signal: str, filename: str) -> None:
         body = (CLAUDE_CODE_FIXTURES / filename).read_bytes()

@@ -51,9 +51,9 @@ def _check(outcomes, case, status, reason):
         assert status == 415
 
 
-def test_http_fuzz_in_process(store, capsys):
+def test_http_fuzz_in_process(store, encoder, capsys):
     writer = BatchWriter(store, max_delay=0.01)
-    client = TestClient(create_app(Ingest(writer, max_body_bytes=20 * 1024 * 1024)))
+    client = TestClient(create_app(Ingest(writer, encoder, max_body_bytes=20 * 1024 * 1024)))
     outcomes: collections.Counter = collections.Counter()
     try:
         for seed, case in enumerate(cases(seed=1234, count=HTTP_CASES)):

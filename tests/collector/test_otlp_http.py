@@ -22,7 +22,7 @@ JS = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def make_client(store):
+def make_client(store, encoder):
     writers = []
 
     def make(sink=None, **options):
@@ -30,7 +30,7 @@ def make_client(store):
                           if k in ("max_queued_rows", "retry_after")}
         writer = BatchWriter(sink or store, max_rows=1000, max_delay=0.01, **writer_options)
         writers.append(writer)
-        client = TestClient(create_app(Ingest(writer, **options)))
+        client = TestClient(create_app(Ingest(writer, encoder, **options)))
         client.writer = writer
         return client
 
@@ -120,14 +120,14 @@ class _HeldSink:
     def __init__(self):
         self.gate = threading.Event()
 
-    def insert(self, table, rows, columns):
+    def insert_blocks(self, table, columns, blocks):
         self.gate.wait(10)
 
 
 class _BrokenSink:
     """Stands in for a store that is down."""
 
-    def insert(self, table, rows, columns):
+    def insert_blocks(self, table, columns, blocks):
         raise ConnectionError("store unavailable")
 
 

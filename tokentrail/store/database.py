@@ -145,6 +145,17 @@ class Store:
         if rows:
             self.client.insert(table, rows, column_names=list(columns))
 
+    def column_types(self, table: str, columns: Sequence[str]) -> list[str]:
+        """ClickHouse type names of ``columns`` of ``table``, as inserts need them."""
+        context = self.client.create_insert_context(table, column_names=list(columns))
+        return [t.name for t in context.column_types]
+
+    def insert_blocks(self, table: str, columns: Sequence[str], blocks: Sequence[bytes]) -> None:
+        """Insert ClickHouse Native-format blocks (see collector.encode) as one insert;
+        returns once committed."""
+        self.client.raw_insert(table, list(columns), insert_block=b"".join(blocks),
+                               fmt="Native")
+
     # --- reads --------------------------------------------------------------
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
