@@ -138,6 +138,22 @@ def test_tokentrail_attributes_are_carried(store):
     assert (call["batch_id"], call["batch_custom_id"]) == ("msgbatch_1", "item-3")
 
 
+def test_list_attributes_as_json_arrays_or_comma_strings(store):
+    """OTLP arrays (stored as JSON) and tokentrail's compact comma-separated form give
+    the same columns; absent lists are empty."""
+    base = anthropic_call_attrs(response_id="msg_l1", uncached=1, read=0, write=0, output=1)
+    as_arrays = base | {"tokentrail.run.id": "r", "tokentrail.prefix.message_hashes": ["a1", "b2"],
+                        "tokentrail.prefix.block_tokens": [10, 20]}
+    as_strings = base | {"gen_ai.response.id": "msg_l2", "tokentrail.run.id": "r",
+                         "tokentrail.prefix.message_hashes": "a1,b2",
+                         "tokentrail.prefix.block_tokens": "10,20"}
+    _ingest(store, trace_request([span(as_arrays), span(as_strings)]))
+    calls = _calls(store)
+    assert [(c["prefix_message_hashes"], c["prefix_block_tokens"]) for c in calls] == [
+        (["a1", "b2"], [10, 20]), (["a1", "b2"], [10, 20])]
+    assert all(c["cache_ttls"] == [] and c["prefix_block_hashes"] == [] for c in calls)
+
+
 def test_inconsistent_inclusive_counts_never_underflow(store):
     attrs = anthropic_call_attrs(response_id="msg_u", uncached=0, read=100, write=0, output=1)
     attrs["gen_ai.usage.input_tokens"] = 10  # claims to include reads, but is smaller

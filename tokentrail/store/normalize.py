@@ -114,6 +114,19 @@ def _first(attrs: str, names: tuple[str, ...]) -> str:
     return f"arrayFirst(x -> x != '', [{items}, ''])"
 
 
+def _array(attrs: str, name: str, element: str) -> str:
+    """SQL: a list attribute as Array(element). OTLP array values arrive as JSON
+    (``["a","b"]``); tokentrail's instrumentation may send long lists as one
+    comma-separated string instead, which the OpenTelemetry SDK validates in O(1)
+    rather than per element."""
+    value = f"{attrs}['{name}']"
+    parts = f"splitByChar(',', {value})"
+    if element != "String":
+        parts = f"arrayMap(x -> to{element}OrZero(x), {parts})"
+    return (f"multiIf({value} = '', CAST([], 'Array({element})'), startsWith({value}, '['), "
+            f"JSONExtract({value}, 'Array({element})'), {parts})")
+
+
 def _uint(attrs: str, names: tuple[str, ...]) -> str:
     return f"toInt64OrZero({_first(attrs, names)})"
 
@@ -174,20 +187,20 @@ SELECT
     {a}['{sc.PREFIX_TOOLS_HASH}'] AS prefix_tools_hash,
     {a}['{sc.PREFIX_SYSTEM_HASH}'] AS prefix_system_hash,
     {a}['{sc.PREFIX_PARAMS_HASH}'] AS prefix_params_hash,
-    JSONExtract({a}['{sc.PREFIX_MESSAGE_HASHES}'], 'Array(String)') AS prefix_message_hashes,
-    JSONExtract({a}['{sc.PREFIX_BLOCK_HASHES}'], 'Array(String)') AS prefix_block_hashes,
-    JSONExtract({a}['{sc.PREFIX_BLOCK_TOKENS}'], 'Array(UInt32)') AS prefix_block_tokens,
-    JSONExtract({a}['{sc.CACHE_BREAKPOINTS}'], 'Array(UInt32)') AS cache_breakpoints,
-    JSONExtract({a}['{sc.CACHE_TTLS}'], 'Array(String)') AS cache_ttls,
+    {_array(a, sc.PREFIX_MESSAGE_HASHES, 'String')} AS prefix_message_hashes,
+    {_array(a, sc.PREFIX_BLOCK_HASHES, 'String')} AS prefix_block_hashes,
+    {_array(a, sc.PREFIX_BLOCK_TOKENS, 'UInt32')} AS prefix_block_tokens,
+    {_array(a, sc.CACHE_BREAKPOINTS, 'UInt32')} AS cache_breakpoints,
+    {_array(a, sc.CACHE_TTLS, 'String')} AS cache_ttls,
     {a}['{sc.CACHE_MISS_REASON}'] AS cache_miss_reason,
     toUInt64OrZero({a}['{sc.CACHE_MISSED_INPUT_TOKENS}']) AS cache_missed_input_tokens,
     toUInt32OrZero({a}['{sc.PREFIX_MESSAGE_COUNT}']) AS prefix_message_count,
     toUInt32OrZero({a}['{sc.PREFIX_BLOCK_COUNT}']) AS prefix_block_count,
     toUInt64OrZero({a}['{sc.PREFIX_TOKENS}']) AS prefix_tokens,
-    JSONExtract({a}['{sc.CACHE_BREAKPOINT_TOKENS}'], 'Array(UInt64)') AS cache_breakpoint_tokens,
+    {_array(a, sc.CACHE_BREAKPOINT_TOKENS, 'UInt64')} AS cache_breakpoint_tokens,
     {a}['{sc.CACHE_AUTOMATIC}'] = 'true' AS cache_automatic,
     {a}['{sc.CHANGE_LEVEL}'] AS prefix_change_level,
-    JSONExtract({a}['{sc.CHANGE_PARAMS}'], 'Array(String)') AS prefix_change_params,
+    {_array(a, sc.CHANGE_PARAMS, 'String')} AS prefix_change_params,
     toUInt32OrNull({a}['{sc.CHANGE_MESSAGE}']) AS prefix_change_message,
     toUInt32OrNull({a}['{sc.CHANGE_BLOCK}']) AS prefix_change_block,
     toUInt32OrNull({a}['{sc.CHANGE_CHAR}']) AS prefix_change_char,
