@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,9 @@ def init_worker(type_names: Mapping[str, Sequence[str]], watch_parent: bool = Fa
     _TYPES.update({table: [get_from_name(n) for n in names]
                    for table, names in type_names.items()})
     if watch_parent:
+        # Ctrl-C reaches the whole process group; the serving process decides when
+        # workers stop (after the in-flight requests are decoded), not the terminal.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
                          name="tokentrail-parent-watch").start()
 
