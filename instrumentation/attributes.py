@@ -28,6 +28,22 @@ ANTHROPIC_BATCH_REQUEST_COUNT = "anthropic.message.batch.request_count"
 RUN_ATTRIBUTE_PREFIX = "tokentrail.run.attributes."  # + key, from run(name, **attributes)
 RUN_AUTOMATIC = "tokentrail.run.automatic"  # bool: grouped by continuity, not declared
 
+# List attributes (message/block hashes, block tokens, breakpoints, TTLs, breakpoint
+# tokens, changed params) are sent as ONE comma-joined string ("a1,b2", "" when empty),
+# not as OTLP arrays: the OpenTelemetry SDK validates an array element by element
+# (~0.15 us each, ~20 us per call), a string once. Elements never contain a comma (hex
+# hashes, integers, "5m"/"1h", parameter names); the store reads both forms alike
+# (tokentrail/store/normalize.py). :func:`split_list` is the inverse, for readers.
+LIST_SEPARATOR = ","
+
+
+def split_list(value: object, element: type = str) -> list:
+    """A list attribute as a list: from its comma-joined form, or an array as it is."""
+    if isinstance(value, str):
+        return [element(part) for part in value.split(LIST_SEPARATOR)] if value else []
+    return [element(part) for part in value] if isinstance(value, (list, tuple)) else []
+
+
 # The hash/token arrays of tokentrail.semconv (message_hashes, block_hashes, block_tokens)
 # hold a *window*: the last TOKENTRAIL_PREFIX_WINDOW entries (default 20, the API's lookback per
 # breakpoint, FACTS §1). Full arrays would cost O(conversation)
@@ -37,14 +53,14 @@ RUN_AUTOMATIC = "tokentrail.run.automatic"  # bool: grouped by continuity, not d
 PREFIX_MESSAGE_COUNT = "tokentrail.prefix.message_count"
 PREFIX_BLOCK_COUNT = "tokentrail.prefix.block_count"
 PREFIX_TOKENS = "tokentrail.prefix.tokens"  # estimated tokens of the whole prefix
-CACHE_BREAKPOINT_TOKENS = "tokentrail.cache.breakpoint_tokens"  # int array, per breakpoint
+CACHE_BREAKPOINT_TOKENS = "tokentrail.cache.breakpoint_tokens"  # ints, per breakpoint
 CACHE_AUTOMATIC = "tokentrail.cache.automatic"  # bool: top-level cache_control
 CACHE_PREVIOUS_MESSAGE_ID = "tokentrail.cache.previous_message_id"  # what diagnostics asked
 
 # What changed against the previous call of the same run, found in-process (where the
 # contents are) so that only positions leave the process.
 CHANGE_LEVEL = "tokentrail.prefix.change.level"  # model|tools|system|params|messages|none
-CHANGE_PARAMS = "tokentrail.prefix.change.params"  # string array: which parameters
+CHANGE_PARAMS = "tokentrail.prefix.change.params"  # list: which parameters
 CHANGE_MESSAGE = "tokentrail.prefix.change.message"  # first message index that differs
 CHANGE_BLOCK = "tokentrail.prefix.change.block"  # first block index (flattened) that differs
 CHANGE_CHAR = "tokentrail.prefix.change.char"  # first differing character in that block
@@ -53,4 +69,4 @@ BATCH_ID = "tokentrail.batch.id"
 BATCH_REQUEST_COUNT = "tokentrail.batch.request_count"
 BATCH_CUSTOM_ID = "tokentrail.batch.custom_id"
 
-__all__ = [name for name in dir() if name.isupper()] + ["sc"]
+__all__ = [name for name in dir() if name.isupper()] + ["sc", "split_list"]

@@ -85,19 +85,21 @@ def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, para
         block_hashes = block_hashes[-window:]
         block_tokens = block_tokens[-window:]
 
+    # List attributes go out comma-joined (see attributes.py): one string for the
+    # OpenTelemetry SDK to validate instead of one check per element.
     attrs: dict[str, Any] = {
         sc.PREFIX_TOOLS_HASH: tools.hash,
         sc.PREFIX_SYSTEM_HASH: system.hash,
         sc.PREFIX_PARAMS_HASH: params_hash,
-        sc.PREFIX_MESSAGE_HASHES: [fp.hash for fp in fps[-window:]],
-        sc.PREFIX_BLOCK_HASHES: block_hashes,
-        sc.PREFIX_BLOCK_TOKENS: block_tokens,
+        sc.PREFIX_MESSAGE_HASHES: ",".join([fp.hash for fp in fps[-window:]]),
+        sc.PREFIX_BLOCK_HASHES: ",".join(block_hashes),
+        sc.PREFIX_BLOCK_TOKENS: ",".join(map(str, block_tokens)),
         at.PREFIX_MESSAGE_COUNT: n,
         at.PREFIX_BLOCK_COUNT: total_blocks,
         at.PREFIX_TOKENS: head_tokens + msg_tokens,
-        sc.CACHE_BREAKPOINTS: breakpoints,
-        sc.CACHE_TTLS: ttls,
-        at.CACHE_BREAKPOINT_TOKENS: bp_tokens,
+        sc.CACHE_BREAKPOINTS: ",".join(map(str, breakpoints)),
+        sc.CACHE_TTLS: ",".join(map(str, ttls)),
+        at.CACHE_BREAKPOINT_TOKENS: ",".join(map(str, bp_tokens)),
     }
     if automatic:
         attrs[at.CACHE_AUTOMATIC] = True
@@ -135,7 +137,7 @@ def change_attributes(last: LastCall, current: LastCall, continues: bool) -> dic
     changed_params = sorted(k for k in set(last.params) | set(current.params)
                             if k != "model" and last.params.get(k) != current.params.get(k))
     if changed_params:
-        out[at.CHANGE_PARAMS] = changed_params
+        out[at.CHANGE_PARAMS] = ",".join(changed_params)
     head = len(current.tools.block_hashes)
     if last.model != current.model:
         out[at.CHANGE_LEVEL] = "model"

@@ -54,14 +54,15 @@ def test_blocks_breakpoints_ttls_and_window() -> None:
     a = call.attrs
     # tools[0], system[0], system[1], messages[0].content[0], messages[0].content[1]
     assert a[at.PREFIX_BLOCK_COUNT] == 5 and a[at.PREFIX_MESSAGE_COUNT] == 1
-    assert a[sc.CACHE_BREAKPOINTS] == [2, 4, 4]  # system, message block, automatic (last)
-    assert a[sc.CACHE_TTLS] == ["1h", "5m", "5m"]
+    assert a[sc.CACHE_BREAKPOINTS] == "2,4,4"  # system, message block, automatic (last)
+    assert at.split_list(a[sc.CACHE_TTLS]) == ["1h", "5m", "5m"]
     tool_tokens = toks(fingerprint.compact_json(TOOL))
-    assert a[at.CACHE_BREAKPOINT_TOKENS] == [tool_tokens + 1 + 5, tool_tokens + 1 + 5 + 10 + 2,
-                                             tool_tokens + 18]
+    assert at.split_list(a[at.CACHE_BREAKPOINT_TOKENS], int) == [
+        tool_tokens + 1 + 5, tool_tokens + 1 + 5 + 10 + 2, tool_tokens + 18]
     assert a[at.PREFIX_TOKENS] == tool_tokens + 1 + 5 + 10 + 2
-    assert a[sc.PREFIX_BLOCK_TOKENS] == [5, 10, 2]  # the window: the last 3 blocks
-    assert len(a[sc.PREFIX_BLOCK_HASHES]) == 3
+    # The window: the last 3 blocks.
+    assert at.split_list(a[sc.PREFIX_BLOCK_TOKENS], int) == [5, 10, 2]
+    assert len(at.split_list(a[sc.PREFIX_BLOCK_HASHES])) == 3
     assert a[at.CACHE_AUTOMATIC] is True
 
 
@@ -72,7 +73,7 @@ def test_cache_control_does_not_change_hashes() -> None:
     marked = tracker.begin(body([{"role": "user", "content": [
         {"type": "text", "text": "x", "cache_control": EPH}]}]), None, False).attrs
     assert plain[sc.PREFIX_MESSAGE_HASHES] == marked[sc.PREFIX_MESSAGE_HASHES]
-    assert plain[sc.CACHE_BREAKPOINTS] == [] and marked[sc.CACHE_BREAKPOINTS] == [0]
+    assert plain[sc.CACHE_BREAKPOINTS] == "" and marked[sc.CACHE_BREAKPOINTS] == "0"
 
 
 def test_what_changed_system_char_tools_params_messages() -> None:
@@ -96,7 +97,7 @@ def test_what_changed_system_char_tools_params_messages() -> None:
         changed = tracker.begin(body(messages, system=edited, tools=tools2,
                                      tool_choice={"type": "any"}), None, False).attrs
         assert changed[at.CHANGE_LEVEL] == "params"
-        assert changed[at.CHANGE_PARAMS] == ["tool_choice"]
+        assert at.split_list(changed[at.CHANGE_PARAMS]) == ["tool_choice"]
         rewritten = [messages[0], {"role": "assistant", "content": "ok, edited"}, messages[2]]
         changed = tracker.begin(body(rewritten, system=edited, tools=tools2,
                                      tool_choice={"type": "any"}), None, False).attrs
@@ -118,13 +119,13 @@ def test_moving_the_breakpoint_forward_is_seen() -> None:
     tracker = Tracker(Settings())
     messages = [{"role": "user", "content": [{"type": "text", "text": "q1", "cache_control": EPH}]}]
     call = tracker.begin(body(messages), None, False)
-    assert call.attrs[sc.CACHE_BREAKPOINTS] == [0]
+    assert at.split_list(call.attrs[sc.CACHE_BREAKPOINTS], int) == [0]
     messages.append(reply(call))
     del messages[0]["content"][0]["cache_control"]  # in place, as agents do
     messages.append({"role": "user", "content": [{"type": "text", "text": "q2",
                                                    "cache_control": EPH}]})
     call = tracker.begin(body(messages), None, False)
-    assert call.attrs[sc.CACHE_BREAKPOINTS] == [2]
+    assert at.split_list(call.attrs[sc.CACHE_BREAKPOINTS], int) == [2]
 
 
 def test_hashing_is_proportional_to_new_messages(monkeypatch) -> None:
@@ -148,6 +149,7 @@ def test_hashing_is_proportional_to_new_messages(monkeypatch) -> None:
         messages.append(reply(call, text=f"answer {i}", msg_id=f"msg_{i}"))
         assert call.attrs[sc.TURN] == i + 1
         assert call.attrs[at.PREFIX_MESSAGE_COUNT] == len(messages) - 1
-        assert len(call.attrs[sc.PREFIX_MESSAGE_HASHES]) == min(20, len(messages) - 1)
+        hashes = at.split_list(call.attrs[sc.PREFIX_MESSAGE_HASHES])
+        assert len(hashes) == min(20, len(messages) - 1)
     # First call: 1 message. Then: the previous reply + the new question.
     assert per_call[0] == 1 and set(per_call[1:]) == {2}

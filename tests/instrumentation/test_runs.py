@@ -87,6 +87,7 @@ def test_fan_out_from_the_same_prompt_is_separate_runs(client, exporter) -> None
     one, two = attrs(exporter)
     assert one[sc.RUN_ID] != two[sc.RUN_ID]
     # ... but the second reused the first's fingerprints: identical hashes.
+    assert one[sc.PREFIX_MESSAGE_HASHES]
     assert one[sc.PREFIX_MESSAGE_HASHES] == two[sc.PREFIX_MESSAGE_HASHES]
 
 
