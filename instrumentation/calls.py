@@ -26,13 +26,12 @@ from .fingerprint import (
     new_system_cache,
     new_tools_cache,
     params_hash,
-    response_fingerprint,
 )
 from .guard import swallowed
 from .prefix import LastCall, change_attributes, prefix_attributes
 from .response import StreamAccumulator, message_attributes, usage_attributes
 from .runs import ConversationRuns, Run, current_run
-from .threads import Thread, ThreadTable, extend
+from .threads import Response, Thread, ThreadTable, extend
 
 
 def _messages_list(value: Any) -> list[Any] | None:
@@ -221,7 +220,7 @@ class MessageCall:
 
     def _remember(self, content: Any, response_id: Any) -> None:
         with self.tracker.threads.lock:
-            self.thread.response = response_fingerprint(content)
+            self.thread.response = Response(content)
             if isinstance(response_id, str):
                 self.thread.response_id = response_id
                 self.run.last_response_id = response_id

@@ -25,11 +25,43 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from .fingerprint import Blocks, message_fingerprint, message_marks
+from .fingerprint import Blocks, get, message_fingerprint, message_marks, response_fingerprint
 from .runs import Run
 
 RECHECK = 4  # trailing messages whose cache_control markers are re-read each call
 SCAN = 32  # most recent threads tried per call
+
+
+class Response:
+    """A thread's last response, fingerprinted only if the next call needs it.
+
+    The anthropic SDK 2.x passes the application's own message objects through, so the
+    assistant message of the next call usually holds the very ``content`` list that the
+    response returned: recognised by identity, without hashing it a second time
+    (:func:`message_fingerprint` of that message is computed anyway). Otherwise (0.x
+    copies, streams) the response is hashed on first use, as before.
+    """
+
+    __slots__ = ("_blocks", "content")
+
+    def __init__(self, content: Any) -> None:
+        self.content = content
+        self._blocks: Blocks | None = None
+
+    @property
+    def blocks(self) -> Blocks:
+        blocks = self._blocks
+        if blocks is None:
+            blocks = self._blocks = response_fingerprint(self.content)
+        return blocks
+
+    def made(self, message: Any, fp: Blocks) -> bool:
+        """Whether ``message`` (fingerprint ``fp``) is the assistant message of this response."""
+        content = self.content
+        if (isinstance(content, list) and get(message, "content") is content
+                and get(message, "role") == "assistant"):
+            return True
+        return fp.hash == self.blocks.hash
 
 
 class Thread:
@@ -43,7 +75,7 @@ class Thread:
         self.cum_tokens: list[int] = []
         self.cum_blocks: list[int] = []
         self.marked: set[int] = set()
-        self.response: Blocks | None = None
+        self.response: Response | None = None
         self.response_id: str | None = None
 
     def copy_for(self, run: Run) -> Thread:
@@ -91,7 +123,7 @@ class ThreadTable:
                 fp = computed.get(k)
                 if fp is None:
                     fp = computed[k] = message_fingerprint(messages[k])
-                if fp.hash == thread.response.hash:
+                if thread.response.made(messages[k], fp):
                     return Match(thread, k, True, computed)
             if k > best_k:
                 best, best_k = thread, k
