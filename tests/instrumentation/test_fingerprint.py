@@ -153,3 +153,18 @@ def test_hashing_is_proportional_to_new_messages(monkeypatch) -> None:
         assert len(hashes) == min(20, len(messages) - 1)
     # First call: 1 message. Then: the previous reply + the new question.
     assert per_call[0] == 1 and set(per_call[1:]) == {2}
+
+
+def test_list_attributes_are_comma_joined_strings() -> None:
+    """One string per list attribute (one OTel check, not one per element); the store
+    splits it back (tokentrail/store/normalize.py), so no element may hold a comma."""
+    tracker = Tracker(Settings())
+    messages = [{"role": "user", "content": [{"type": "text", "text": "q", "cache_control": EPH}]}]
+    a = tracker.begin(body(messages, system="s", cache_control=EPH), None, False).attrs
+    for name in (sc.PREFIX_MESSAGE_HASHES, sc.PREFIX_BLOCK_HASHES, sc.PREFIX_BLOCK_TOKENS,
+                 sc.CACHE_BREAKPOINTS, sc.CACHE_TTLS, at.CACHE_BREAKPOINT_TOKENS):
+        assert isinstance(a[name], str) and a[name]
+        assert at.split_list(a[name]) == a[name].split(",")
+    assert len(at.split_list(a[sc.PREFIX_BLOCK_HASHES])) == a[at.PREFIX_BLOCK_COUNT]
+    assert at.split_list(a[sc.CACHE_TTLS]) == ["5m", "5m"]
+    assert at.split_list("") == [] and at.split_list(["x", "y"]) == ["x", "y"]
