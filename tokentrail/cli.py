@@ -117,18 +117,20 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
         return
     settings = _settings(data=data, clickhouse=clickhouse)
     try:
+        store = Store.open(settings.dsn, migrate=False)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
         if cluster:
-            store = Store.open(settings.dsn, migrate=False)
             for statement in ddl.statements(cluster):
                 store.client.command(statement)
             click.echo(f"applied cluster schema on {cluster}")
         else:
-            store = Store.open(settings.dsn, migrate=False)
             applied = store.migrate()
             click.echo(f"schema at version {store.schema_version()}"
                        + (f" (applied {applied})" if applied else " (up to date)"))
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
 
 
 @cli.command()

@@ -89,3 +89,13 @@ def test_cluster_name_cannot_inject_sql():
     result = CliRunner().invoke(cli, ["schema", "--cluster", "x` ; DROP TABLE y; --"])
     assert result.exit_code == 0
     assert "ON CLUSTER `x\\` ; DROP TABLE y; --`" in result.output
+
+
+def test_schema_apply_is_idempotent(tmp_path):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["schema", "--apply", "--data", str(tmp_path / "d")])
+    assert first.exit_code == 0, first.output
+    assert "applied [1]" in first.output
+    second = runner.invoke(cli, ["schema", "--apply", "--data", str(tmp_path / "d")])
+    assert second.exit_code == 0, second.output
+    assert "up to date" in second.output
