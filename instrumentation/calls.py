@@ -91,10 +91,10 @@ class Tracker:
             turn = run.next_turn()
             last = run.last
             current = LastCall(body.get("model"), tools, system, system_value, params, p_hash,
-                               thread, thread.messages, list(thread.fps))
+                               thread, thread.messages, thread.fps, len(thread.messages))
             run.last = current
             continues = (last is not None and match is not None and last.thread is found
-                         and match.shared == len(last.messages))
+                         and match.shared == last.count)
             previous_id = thread.response_id if found is thread else run.last_response_id
             thread.response = None
 

@@ -23,8 +23,13 @@ class LastCall:
     params: dict[str, Any]
     params_hash: str
     thread: Thread | None
+    # The thread's own lists, shared, not copied (O(1) per call): they only grow in place
+    # (threads.extend copies them before any truncation), so their first ``count``
+    # entries stay what this call sent. Only hashes and blocks of ``fps`` are read here;
+    # their ``marks`` may be updated in place later.
     messages: list[Any]
     fps: list[Blocks]
+    count: int
 
 
 def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, params_hash: str,
@@ -162,23 +167,24 @@ def change_attributes(last: LastCall, current: LastCall, continues: bool) -> dic
 
 def _message_change(last: LastCall, current: LastCall, out: dict[str, Any], head: int) -> None:
     old, new = last.fps, current.fps
+    old_n, new_n = last.count, current.count
     blocks = head
-    for i in range(min(len(old), len(new))):
+    for i in range(min(old_n, new_n)):
         if old[i].hash != new[i].hash:
             j = _first_block_change(old[i], new[i])
             out[at.CHANGE_LEVEL] = "messages"
             out[at.CHANGE_MESSAGE] = i
             out[at.CHANGE_BLOCK] = blocks + j
-            if i < len(last.messages) and i < len(current.messages):
+            if i < old_n and i < new_n:
                 char = _char(message_blocks(last.messages[i]),
                              message_blocks(current.messages[i]), j)
                 if char is not None:
                     out[at.CHANGE_CHAR] = char
             return
         blocks += len(new[i].block_hashes)
-    if len(new) < len(old):
+    if new_n < old_n:
         out[at.CHANGE_LEVEL] = "messages"
-        out[at.CHANGE_MESSAGE] = len(new)
+        out[at.CHANGE_MESSAGE] = new_n
         out[at.CHANGE_BLOCK] = blocks
     else:
         out[at.CHANGE_LEVEL] = "none"

@@ -148,14 +148,20 @@ class ThreadTable:
 def extend(thread: Thread, messages: list[Any], shared: int,
            computed: dict[int, Blocks]) -> None:
     """Bring ``thread`` (whose first ``shared`` messages match) up to ``messages``."""
+    if shared < len(thread.messages):
+        # Copy on truncate: a run's LastCall may still read the first entries of these
+        # lists (``messages``/``fps`` only ever grow in place, see LastCall).
+        thread.messages = thread.messages[:shared]
+        thread.fps = thread.fps[:shared]
     fps, cum_tokens, cum_blocks, marked = (thread.fps, thread.cum_tokens, thread.cum_blocks,
                                            thread.marked)
-    del fps[shared:], cum_tokens[shared:], cum_blocks[shared:]
+    del cum_tokens[shared:], cum_blocks[shared:]
     marked.difference_update([i for i in marked if i >= shared])
     # Re-read the breakpoints of the last few shared messages.
     for i in range(max(0, shared - RECHECK), shared):
         marks = message_marks(messages[i])
         if marks != fps[i].marks:
+            # In place: LastCall readers use only hashes and blocks, which stay the same.
             fps[i] = replace(fps[i], marks=marks)
             if marks:
                 marked.add(i)
@@ -174,4 +180,5 @@ def extend(thread: Thread, messages: list[Any], shared: int,
         cum_blocks.append(blocks)
         if fp.marks:
             marked.add(i)
-    thread.messages = list(messages)
+    # Append only the new messages (O(new), no copy of the whole conversation).
+    thread.messages.extend(islice(messages, shared, None))
