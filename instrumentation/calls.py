@@ -190,22 +190,36 @@ class MessageCall:
         self.span = span
         self._set(self.attrs)
 
-    def defer_attach(self, span: Span) -> None:
-        """Like :meth:`attach`, but the request attributes go with the next :meth:`_set`."""
+    def defer_attach(self, span: Span, sdk_keys: tuple[str, ...] = ()) -> None:
+        """Like :meth:`attach`, but the request attributes go with the next :meth:`_set`.
+
+        ``sdk_keys``: request attributes that the SDK's own span already has, with the
+        value we would set (see ``wrappers.sdk_sets``); left out.
+        """
         self.span = span
-        self.pending = self.attrs
+        attrs = self.attrs
+        for key in sdk_keys:
+            attrs.pop(key, None)
+        self.pending = attrs
 
     def flush(self) -> None:
         """Put still-pending request attributes on the span."""
         if self.pending is not None:
             self._set({})
 
-    def record_message(self, message: Any) -> None:
-        """A complete response (model or decoded JSON)."""
+    def record_message(self, message: Any, sdk_keys: frozenset[str] = frozenset()) -> None:
+        """A complete response (model or decoded JSON).
+
+        ``sdk_keys``: attributes that the SDK sets on the span from this same message
+        after us (see ``wrappers.sdk_sets``); left out.
+        """
         if self.done:
             return
         self.done = True
-        self._set(message_attributes(message))
+        attrs = message_attributes(message)
+        if sdk_keys:
+            attrs = {k: v for k, v in attrs.items() if k not in sdk_keys}
+        self._set(attrs)
         if self.tracker.settings.capture_content:
             from .fingerprint import compact_json
 

@@ -100,7 +100,8 @@ class SimpleCall:
         self.span = span
         self._set(self.attrs)
 
-    defer_attach = attach
+    def defer_attach(self, span: Any, sdk_keys: Any = ()) -> None:
+        self.attach(span)
 
     def flush(self) -> None:
         pass
@@ -138,6 +139,59 @@ class SimpleCall:
 
     def stream_end(self, error: BaseException | None) -> None:
         self.end_span()
+
+
+_SDK_CREATE = "anthropic.messages.create"
+# Attributes that tokentrail and the SDK's native tracing (2.x) both set on the
+# ``anthropic.messages.create`` span, with the same value whenever tokentrail sets one:
+# constants, request fields (the SDK reads the same body at span start, before our
+# hooks) and response fields (the SDK's ``record_response`` runs after our finish hook,
+# from the same parsed Message, and overwrites ours). On that span, ours are redundant
+# work (~0.5 us each in the OTel SDK). Each is skipped only if this SDK's
+# ``anthropic._tracing`` declares it with exactly the source below.
+_SDK_CONSTANTS = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "anthropic"}
+_SDK_REQUEST = {sc.GEN_AI_REQUEST_MODEL: (("model",), "string"),
+                at.GEN_AI_REQUEST_MAX_TOKENS: (("max_tokens",), "integer")}
+_SDK_RESPONSE = {
+    sc.GEN_AI_RESPONSE_ID: (("id",), "string"),
+    sc.GEN_AI_RESPONSE_MODEL: (("model",), "string"),
+    sc.ANTHROPIC_USAGE_CACHE_WRITE: (("usage", "cache_creation_input_tokens"), "integer"),
+    sc.GEN_AI_USAGE_CACHE_READ: (("usage", "cache_read_input_tokens"), "integer"),
+    sc.ANTHROPIC_USAGE_WRITE_5M: (("usage", "cache_creation", "ephemeral_5m_input_tokens"),
+                                  "integer"),
+    sc.ANTHROPIC_USAGE_WRITE_1H: (("usage", "cache_creation", "ephemeral_1h_input_tokens"),
+                                  "integer"),
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS: (("usage", "output_tokens"), "integer"),
+    at.GEN_AI_USAGE_REASONING_OUTPUT: (("usage", "output_tokens_details", "thinking_tokens"),
+                                       "integer"),
+    at.ANTHROPIC_STOP_REASON: (("stop_reason",), "string"),
+}
+_sdk_sets: tuple[tuple[str, ...], frozenset[str]] | None = None
+
+
+def sdk_sets() -> tuple[tuple[str, ...], frozenset[str]]:
+    """(request, response) attributes that this SDK's native span always has as we would."""
+    global _sdk_sets
+    if _sdk_sets is None:
+        request: list[str] = []
+        response: list[str] = []
+        try:
+            from anthropic import _tracing
+
+            table = _tracing.SPAN_ATTRIBUTES[_SDK_CREATE]
+            constants = {**getattr(_tracing, "CLIENT_ATTRIBUTES", {}), **table.get("constants", {})}
+            request = [k for k, v in _SDK_CONSTANTS.items() if constants.get(k) == v]
+            request += [k for k, v in _SDK_REQUEST.items() if table.get("request", {}).get(k) == v]
+            response = [k for k, v in _SDK_RESPONSE.items()
+                        if table.get("response", {}).get(k) == v]
+        except Exception:
+            request, response = [], []  # unknown SDK: set everything ourselves
+        _sdk_sets = (tuple(request), frozenset(response))
+    return _sdk_sets
+
+
+def _span_name(result: Any) -> Any:
+    return getattr(getattr(result, "options", None), "span_name", None)
 
 
 class Hooks:
@@ -250,11 +304,13 @@ class Hooks:
         try:
             call = _CALL.get()
             if call is not None and call.span is None and len(args) >= 3:
-                call.defer_attach(args[1])
+                result = args[2]
+                sdk = isinstance(call, MessageCall) and _span_name(result) == _SDK_CREATE
+                call.defer_attach(args[1], sdk_sets()[0] if sdk else ())
                 try:
-                    result = args[2]
                     if getattr(result, "error", None) is None:
-                        self._record_data(call, getattr(result, "data", None), native=True)
+                        self._record_data(call, getattr(result, "data", None), native=True,
+                                          sdk=sdk)
                 finally:
                     call.flush()
         except Exception:
@@ -274,11 +330,15 @@ class Hooks:
             swallowed("record a response")
         return result
 
-    def _record_data(self, call: Any, data: Any, *, native: bool) -> None:
+    def _record_data(self, call: Any, data: Any, *, native: bool, sdk: bool = False) -> None:
         if hasattr(type(data), "model_fields"):
             # A parsed Message (pydantic): not a stream nor a raw response. Checked first
             # because a missing attribute on a model costs an exception in pydantic.
-            call.record_message(data)
+            if sdk:
+                # The SDK records this very Message on its span right after us.
+                call.record_message(data, sdk_sets()[1])
+            else:
+                call.record_message(data)
             if not native:
                 call.end_span()
             return
