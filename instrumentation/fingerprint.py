@@ -34,6 +34,9 @@ DOCUMENT_TOKENS = 1600  # emulator/tokens.py DOCUMENT_TOKENS
 DEFAULT_TTL = "5m"  # FACTS §1: the default TTL of an ephemeral breakpoint
 
 
+_MODEL_TYPES: dict[type, bool] = {}  # class -> whether it is a pydantic model
+
+
 def get(obj: Any, name: str, default: Any = None) -> Any:
     """``obj[name]`` for a dict, ``obj.name`` for an SDK model; ``default`` otherwise.
 
@@ -49,7 +52,13 @@ def get(obj: Any, name: str, default: Any = None) -> Any:
         return getattr(obj, name, default)
     if name in fields:
         return fields[name]
-    if hasattr(type(obj), "model_fields"):
+    kind = type(obj)
+    model = _MODEL_TYPES.get(kind)
+    if model is None:  # once per class: hasattr on a pydantic class is ~0.3 us
+        if len(_MODEL_TYPES) >= 1024:
+            _MODEL_TYPES.clear()
+        model = _MODEL_TYPES[kind] = hasattr(kind, "model_fields")
+    if model:
         extra = getattr(obj, "__pydantic_extra__", None)
         return extra.get(name, default) if extra else default
     return getattr(obj, name, default)
