@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from . import attributes as at
 from .attributes import sc
 from .fingerprint import Blocks, canonical, first_difference, get, message_blocks
 from .threads import Thread
+
+_HASH = attrgetter("hash")
+_BLOCK_HASHES = attrgetter("block_hashes")
+_BLOCK_TOKENS = attrgetter("block_tokens")
 
 
 @dataclass(slots=True)
@@ -69,23 +75,16 @@ def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, para
         ttls.append(ttl)
         bp_tokens.append(head_tokens + msg_tokens)
 
-    # The trailing window of block hashes/tokens, in prefix order.
-    # Collected newest first, joined once (no repeated prepends).
-    hash_parts: list[tuple[str, ...]] = []
-    token_parts: list[tuple[int, ...]] = []
-    size = 0
-    i = n - 1
-    while i >= 0 and size < window:
-        fp = fps[i]
-        hash_parts.append(fp.block_hashes)
-        token_parts.append(fp.block_tokens)
-        size += len(fp.block_hashes)
-        i -= 1
-    if size < window:
-        hash_parts += (system.block_hashes, tools.block_hashes)
-        token_parts += (system.block_tokens, tools.block_tokens)
-    block_hashes = list(chain.from_iterable(reversed(hash_parts)))
-    block_tokens = list(chain.from_iterable(reversed(token_parts)))
+    # The trailing window of block hashes/tokens, in prefix order: the fewest trailing
+    # messages that hold ``window`` blocks (found by bisection on the running block
+    # counts), then tools and system if they are not enough; joined in C.
+    start = bisect_right(thread.cum_blocks, msg_blocks - window, 0, n) if n else 0
+    tail = fps[start:n]
+    block_hashes = list(chain.from_iterable(map(_BLOCK_HASHES, tail)))
+    block_tokens = list(chain.from_iterable(map(_BLOCK_TOKENS, tail)))
+    if len(block_hashes) < window:
+        block_hashes[:0] = tools.block_hashes + system.block_hashes
+        block_tokens[:0] = tools.block_tokens + system.block_tokens
     if len(block_hashes) > window:
         block_hashes = block_hashes[-window:]
         block_tokens = block_tokens[-window:]
@@ -96,7 +95,7 @@ def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, para
         sc.PREFIX_TOOLS_HASH: tools.hash,
         sc.PREFIX_SYSTEM_HASH: system.hash,
         sc.PREFIX_PARAMS_HASH: params_hash,
-        sc.PREFIX_MESSAGE_HASHES: ",".join([fp.hash for fp in fps[-window:]]),
+        sc.PREFIX_MESSAGE_HASHES: ",".join(map(_HASH, fps[-window:])),
         sc.PREFIX_BLOCK_HASHES: ",".join(block_hashes),
         sc.PREFIX_BLOCK_TOKENS: ",".join(map(str, block_tokens)),
         at.PREFIX_MESSAGE_COUNT: n,
