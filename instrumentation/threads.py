@@ -5,11 +5,12 @@ snapshot), each message's fingerprint, running sums of tokens and blocks, and th
 fingerprint of the response. A new call whose messages start with a thread's
 snapshot reuses those fingerprints and hashes only the messages after it.
 
-Checking "starts with" is ``messages[:k] == snapshot``: a C-level comparison that
-stops at identity for the objects an application re-sends (the anthropic SDK 2.x
-passes the application's own message objects through; 0.x passes equal copies, which
-compare by value, still in C). So the per-call Python work is bounded by the new
-messages plus a small re-check window, not by the conversation's length.
+Checking "starts with" is ``messages[:k] == snapshot`` (done without the slice, see
+:func:`_starts_with`): a C-level comparison that stops at identity for the objects an
+application re-sends (the anthropic SDK 2.x passes the application's own message
+objects through; 0.x passes equal copies, which compare by value, still in C). So the
+per-call Python work is bounded by the new messages plus a small re-check window, not
+by the conversation's length.
 
 Known limit (documented in the README section of the instrumentation): a message that
 an application edits *in place* after sending it keeps its old fingerprint, except
@@ -117,7 +118,7 @@ class ThreadTable:
             # Cheap rejections before the O(k) C-level comparison.
             if messages[0] != snapshot[0] or messages[k - 1] != snapshot[-1]:
                 continue
-            if messages[:k] != snapshot:
+            if not _starts_with(messages, snapshot, k, n):
                 continue
             if k < n and thread.response is not None:
                 fp = computed.get(k)
@@ -143,6 +144,24 @@ class ThreadTable:
 
     def clear(self) -> None:
         self._threads.clear()
+
+
+def _starts_with(messages: list[Any], snapshot: list[Any], k: int, n: int) -> bool:
+    """``messages[:k] == snapshot`` (``k == len(snapshot) <= n``), touching only new messages.
+
+    Slicing ``messages[:k]`` would take a reference to every message of the
+    conversation, i.e. write to each object's header: on late turns, hundreds of cache
+    misses per call. Instead the snapshot is lengthened by the ``n - k`` new messages,
+    compared with ``==`` (C-level: equal-length lists skip identical items by pointer,
+    and compare the others as before), and cut back. Call with the table's lock held.
+    """
+    if k == n:
+        return messages == snapshot
+    snapshot.extend(islice(messages, k, None))
+    try:
+        return len(snapshot) == n and messages == snapshot
+    finally:
+        del snapshot[k:]
 
 
 def extend(thread: Thread, messages: list[Any], shared: int,
