@@ -69,8 +69,14 @@ def given(value: Any) -> bool:
     return bool(value)
 
 
+_BLAKE2B_8 = hashlib.blake2b(digest_size=8)  # copied per digest: no keyword parsing
+
+
 def digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    """``blake2b(text, digest_size=8).hexdigest()``."""
+    h = _BLAKE2B_8.copy()
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def count_text(text: str) -> int:
