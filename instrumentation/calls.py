@@ -216,7 +216,7 @@ class MessageCall:
         if self.done:
             return
         self.done = True
-        attrs = message_attributes(message)
+        attrs = message_attributes(message, sdk_keys)
         if sdk_keys:
             attrs = {k: v for k, v in attrs.items() if k not in sdk_keys}
         self._set(attrs)

@@ -24,7 +24,11 @@ def count(value: Any) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-def usage_attributes(usage: Any) -> dict[str, Any]:
+_NOTHING: frozenset[str] = frozenset()
+
+
+def usage_attributes(usage: Any, skip: frozenset[str] = _NOTHING) -> dict[str, Any]:
+    """Usage attributes; a group whose every key is in ``skip`` is not even read."""
     out: dict[str, Any] = {}
     if usage is None:
         return out
@@ -38,7 +42,9 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
     if write is not None:
         out[sc.GEN_AI_USAGE_CACHE_CREATION] = write
         out[sc.ANTHROPIC_USAGE_CACHE_WRITE] = write
-    split = get(usage, "cache_creation")
+    split = None
+    if sc.ANTHROPIC_USAGE_WRITE_5M not in skip or sc.ANTHROPIC_USAGE_WRITE_1H not in skip:
+        split = get(usage, "cache_creation")
     if split is not None:
         w5 = count(get(split, "ephemeral_5m_input_tokens"))
         w1 = count(get(split, "ephemeral_1h_input_tokens"))
@@ -46,12 +52,14 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
             out[sc.ANTHROPIC_USAGE_WRITE_5M] = w5
         if w1 is not None:
             out[sc.ANTHROPIC_USAGE_WRITE_1H] = w1
-    output = count(get(usage, "output_tokens"))
-    if output is not None:
-        out[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output
-    thinking = count(get(get(usage, "output_tokens_details"), "thinking_tokens"))
-    if thinking is not None:
-        out[at.GEN_AI_USAGE_REASONING_OUTPUT] = thinking
+    if sc.GEN_AI_USAGE_OUTPUT_TOKENS not in skip:
+        output = count(get(usage, "output_tokens"))
+        if output is not None:
+            out[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output
+    if at.GEN_AI_USAGE_REASONING_OUTPUT not in skip:
+        thinking = count(get(get(usage, "output_tokens_details"), "thinking_tokens"))
+        if thinking is not None:
+            out[at.GEN_AI_USAGE_REASONING_OUTPUT] = thinking
     tier = get(usage, "service_tier")
     if isinstance(tier, str):
         out[sc.ANTHROPIC_USAGE_SERVICE_TIER] = tier
@@ -73,15 +81,21 @@ def diagnostics_attributes(message: Any) -> dict[str, Any]:
     return out
 
 
-def message_attributes(message: Any) -> dict[str, Any]:
-    """Span attributes of a complete Message (model or decoded JSON)."""
-    out = usage_attributes(get(message, "usage"))
-    response_id = get(message, "id")
-    if isinstance(response_id, str):
-        out[sc.GEN_AI_RESPONSE_ID] = response_id
-    model = get(message, "model")
-    if isinstance(model, str):
-        out[sc.GEN_AI_RESPONSE_MODEL] = model
+def message_attributes(message: Any, skip: frozenset[str] = _NOTHING) -> dict[str, Any]:
+    """Span attributes of a complete Message (model or decoded JSON).
+
+    ``skip``: keys the caller will drop (the SDK sets them itself); those that can be
+    are not even read. Keys in ``skip`` may still be in the result.
+    """
+    out = usage_attributes(get(message, "usage"), skip)
+    if sc.GEN_AI_RESPONSE_ID not in skip:
+        response_id = get(message, "id")
+        if isinstance(response_id, str):
+            out[sc.GEN_AI_RESPONSE_ID] = response_id
+    if sc.GEN_AI_RESPONSE_MODEL not in skip:
+        model = get(message, "model")
+        if isinstance(model, str):
+            out[sc.GEN_AI_RESPONSE_MODEL] = model
     stop = get(message, "stop_reason")
     if isinstance(stop, str):
         out[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (stop,)
