@@ -25,7 +25,7 @@ from tokentrail.collector.encode import Encoder
 from tokentrail.collector.ingest import Ingest
 from tokentrail.collector.writer import BatchWriter
 from tokentrail.settings import Settings
-from tokentrail.store import Store
+from tokentrail.store import Store, redact_dsn
 from tokentrail.web.app import create_app as create_ui_app
 
 log = logging.getLogger("tokentrail.serve")
@@ -123,11 +123,12 @@ async def run(settings: Settings) -> int:
             if stopping.is_set():
                 return
             await asyncio.sleep(0.05)
-        where = "embedded store" if store.is_embedded else "ClickHouse"
+        where = (f"embedded store {settings.data}" if store.is_embedded
+                 else f"ClickHouse {redact_dsn(store.dsn)}")
         print(
             f"tokentrail serve: OTLP/HTTP on http://{settings.host}:{settings.otlp_http_port}, "
             f"OTLP/gRPC on {settings.host}:{settings.otlp_grpc_port}, "
-            f"UI on http://{settings.host}:{settings.ui_port}, {where} {_display_dsn(settings)}",
+            f"UI on http://{settings.host}:{settings.ui_port}, {where}",
             file=sys.stderr,
             flush=True,
         )
@@ -142,7 +143,3 @@ async def run(settings: Settings) -> int:
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 1 if failed else 0
-
-
-def _display_dsn(settings: Settings) -> str:
-    return str(settings.data) if not settings.clickhouse else settings.clickhouse.split("@")[-1]

@@ -3,6 +3,6 @@
 Needs the ``server`` extra (clickhouse-connect with chDB).
 """
 
-from tokentrail.store.database import RunSummary, Store, StoreError, connect
+from tokentrail.store.database import RunSummary, Store, StoreError, connect, redact_dsn
 
-__all__ = ["RunSummary", "Store", "StoreError", "connect"]
+__all__ = ["RunSummary", "Store", "StoreError", "connect", "redact_dsn"]

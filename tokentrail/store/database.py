@@ -49,11 +49,14 @@ def connect(dsn: str) -> Client:
         try:
             return clickhouse_connect.get_client(dsn=dsn)
         except Exception as exc:
-            raise StoreError(f"cannot connect to ClickHouse at {_redact(dsn)}: {exc}") from exc
-    raise StoreError(f"unsupported store DSN {_redact(dsn)!r}: use chdb://DIR or http(s)://HOST:8123")
+            raise StoreError(f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {exc}") from exc
+    raise StoreError(
+        f"unsupported store DSN {redact_dsn(dsn)!r}: use chdb://DIR or http(s)://HOST:8123"
+    )
 
 
-def _redact(dsn: str) -> str:
+def redact_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by ***, for messages and logs."""
     parts = urlsplit(dsn)
     if parts.password:
         return dsn.replace(f":{parts.password}@", ":***@")
