@@ -131,18 +131,25 @@ class _BrokenSink:
         raise ConnectionError("store unavailable")
 
 
-def test_full_queue_is_429_with_retry_after(make_client):
-    sink = _HeldSink()
-    client = make_client(sink=sink, max_queued_rows=2, retry_after=3)
+def _post_behind_stuck_insert(client, prefixes):
+    """POST one request per prefix from background threads and wait until all are
+    queued behind the held insert; returns the threads and their responses."""
     results = []
-    threads = [threading.Thread(target=lambda i=i: results.append(client.post(
-        "/v1/traces", content=_request(1, f"m{i}").SerializeToString(), headers=PB)))
-        for i in range(2)]
+    threads = [threading.Thread(target=lambda p=p: results.append(client.post(
+        "/v1/traces", content=_request(1, p).SerializeToString(), headers=PB)))
+        for p in prefixes]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 10
-    while client.writer.queued_rows < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)  # both requests are queued behind the stuck insert
+    while client.writer.queued_rows < len(prefixes) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return threads, results
+
+
+def test_full_queue_is_429_with_retry_after(make_client):
+    sink = _HeldSink()
+    client = make_client(sink=sink, max_queued_rows=2, retry_after=3)
+    threads, results = _post_behind_stuck_insert(client, ["m0", "m1"])
     response = client.post("/v1/traces", content=_request(1, "x").SerializeToString(),
                            headers=PB)
     assert response.status_code == 429
@@ -157,19 +164,13 @@ def test_too_many_requests_in_progress_is_429(make_client):
     """Bodies waiting to be decoded or committed are bounded too, not only rows."""
     sink = _HeldSink()
     client = make_client(sink=sink, max_in_flight=1)
-    first: list = []
-    thread = threading.Thread(target=lambda: first.append(client.post(
-        "/v1/traces", content=_request(1, "a").SerializeToString(), headers=PB)))
-    thread.start()
-    deadline = time.monotonic() + 10
-    while client.writer.queued_rows < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)  # the first request now waits for its commit
+    threads, first = _post_behind_stuck_insert(client, ["a"])
     second = client.post("/v1/traces", content=_request(1, "b").SerializeToString(),
                          headers=PB)
     assert second.status_code == 429
     assert "in progress" in _status(second).message
     sink.gate.set()
-    thread.join(10)
+    threads[0].join(10)
     assert first[0].status_code == 200
 
 
