@@ -22,6 +22,7 @@ import gzip
 import http.client
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -36,15 +37,36 @@ from tests.conftest import free_port  # noqa: E402
 from tests.otlp import anthropic_call_attrs, span, trace_request  # noqa: E402
 
 
-def make_requests(count: int, spans: int) -> list:
+def make_requests(count: int, spans: int, values: str = "agent") -> list:
+    """GenAI spans as the SDK's native tracing reports them, 50 turns per conversation.
+
+    ``values``: ``agent`` models a cached agent loop: a few uncached input tokens, a
+    new cache write per turn, cache reads growing with the conversation, a few hundred
+    output tokens, so response ids, cache reads and total input are unique per span
+    and the rest recurs. ``uniform`` draws every count uniformly from a wide range
+    (nearly every value unique): the worst case for the collector, which decodes each
+    distinct attribute encoding once.
+    """
+    rng = random.Random(7)
     requests = []
     for r in range(count):
-        requests.append(trace_request([
-            span(anthropic_call_attrs(response_id=f"msg_b{r}_{i}", uncached=40 + i % 7,
-                                      read=24_500, write=2_100, output=55,
-                                      conversation=f"bench-{r}-{i // 50}"))
-            for i in range(spans)
-        ], service="bench-agent"))
+        batch = []
+        read = 0
+        for i in range(spans):
+            if i % 50 == 0:
+                read = rng.randint(2_000, 30_000)  # a new conversation: system + tools
+            if values == "uniform":
+                uncached, write, output = (rng.randint(1, 3_000), rng.randint(0, 8_000),
+                                           rng.randint(1, 4_000))
+                read = rng.randint(0, 150_000)
+            else:
+                uncached, write = rng.randint(1, 40), rng.randint(50, 3_000)
+                output = int(rng.lognormvariate(5, 0.8)) + 1
+            batch.append(span(anthropic_call_attrs(
+                response_id=f"msg_b{r}_{i}", uncached=uncached, read=read, write=write,
+                output=output, conversation=f"bench-{r}-{i // 50}")))
+            read += write + output
+        requests.append(trace_request(batch, service="bench-agent"))
     return requests
 
 
@@ -153,14 +175,18 @@ def main() -> None:
                         help="concurrent exporters (each waits for its 200, as OTLP's do)")
     parser.add_argument("--spans-per-request", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=20, help="distinct request bodies")
+    parser.add_argument("--values", choices=("agent", "uniform"), default="agent",
+                        help="token counts of an agent loop (default), or uniformly "
+                             "random ones (worst case: nearly every value unique)")
     args = parser.parse_args()
 
-    requests = make_requests(args.requests, args.spans_per_request)
+    requests = make_requests(args.requests, args.spans_per_request, args.values)
     raw_bodies = [r.SerializeToString() for r in requests]
     bodies = [gzip.compress(b) for b in raw_bodies]
     print(f"{args.requests} distinct requests of {args.spans_per_request} spans, "
           f"{sum(map(len, raw_bodies)) // len(raw_bodies) // 1024} KiB each "
-          f"({sum(map(len, bodies)) // len(bodies) // 1024} KiB gzipped); "
+          f"({sum(map(len, bodies)) // len(bodies) // 1024} KiB gzipped), "
+          f"{args.values} token counts; "
           f"{os.cpu_count()} cores", flush=True)
 
     served = run_serve(bodies, args.spans_per_request, args.seconds, args.senders)

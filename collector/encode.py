@@ -29,7 +29,7 @@ from clickhouse_connect.datatypes.registry import get_from_name
 from clickhouse_connect.driver.insert import InsertContext
 from clickhouse_connect.driver.transform import NativeTransform
 
-from tokentrail.collector.decode import decompress, parse
+from tokentrail.collector.decode import decompress
 from tokentrail.collector.signals import SIGNALS, TABLE_COLUMNS
 
 _SIGNALS = {signal.name: signal for signal in SIGNALS}
@@ -85,7 +85,7 @@ def encode(signal_name: str, body: bytes, kind: str, encoding: str | None,
            limit: int) -> Encoded:
     """Decompress, parse and convert one request. Raises DecodeError or BodyTooLarge."""
     signal = _SIGNALS[signal_name]
-    decoded = signal.to_rows(parse(decompress(body, encoding, limit), kind, signal.request_cls))
+    decoded = signal.to_rows(signal.parse(decompress(body, encoding, limit), kind))
     return Encoded(
         [EncodedTable(t.table, tuple(t.columns), len(t.rows),
                       native_block(t.table, t.columns, t.rows))

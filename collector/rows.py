@@ -15,12 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from tokentrail.collector.shadow import AttributeCache, LogsRequestShadow, TraceRequestShadow
 
 TRACE_COLUMNS = (
     "Timestamp",
@@ -115,8 +118,19 @@ def attributes(kvs: Iterable[KeyValue]) -> dict[str, str]:
     return out
 
 
-def trace_rows(request: ExportTraceServiceRequest) -> list[list[Any]]:
-    """One row per span, columns in :data:`TRACE_COLUMNS` order."""
+# Span and log record attributes arrive undecoded (see .shadow); one cache per process.
+_ATTRIBUTES = AttributeCache(any_value_to_str)
+
+
+def trace_rows(request: ExportTraceServiceRequest | Message) -> list[list[Any]]:
+    """One row per span, columns in :data:`TRACE_COLUMNS` order.
+
+    ``request``: a :data:`~.shadow.TraceRequestShadow` (what the collector parses
+    protobuf bodies into), or an ``ExportTraceServiceRequest``, which is converted.
+    """
+    if type(request) is not TraceRequestShadow:
+        request = TraceRequestShadow.FromString(request.SerializeToString())
+    span_attributes = _ATTRIBUTES.decode
     rows: list[list[Any]] = []
     for resource_spans in request.resource_spans:
         resource_attrs = attributes(resource_spans.resource.attributes)
@@ -129,6 +143,9 @@ def trace_rows(request: ExportTraceServiceRequest) -> list[list[Any]]:
                 end = span.end_time_unix_nano
                 events = span.events
                 links = span.links
+                kind = span.kind
+                status = span.status
+                code = status.code
                 rows.append([
                     start,
                     span.trace_id.hex(),
@@ -136,25 +153,35 @@ def trace_rows(request: ExportTraceServiceRequest) -> list[list[Any]]:
                     span.parent_span_id.hex(),
                     span.trace_state,
                     span.name,
-                    _SPAN_KINDS[span.kind] if span.kind < len(_SPAN_KINDS) else "Unspecified",
+                    _SPAN_KINDS[kind] if kind < len(_SPAN_KINDS) else "Unspecified",
                     service_name,
                     resource_attrs,
                     scope_name,
                     scope_version,
-                    attributes(span.attributes),
+                    span_attributes(span.attributes),
                     end - start if end > start else 0,
-                    _STATUS_CODES[span.status.code]
-                    if span.status.code < len(_STATUS_CODES) else "Unset",
-                    span.status.message,
-                    [e.time_unix_nano for e in events],
-                    [e.name for e in events],
-                    [attributes(e.attributes) for e in events],
-                    [link.trace_id.hex() for link in links],
-                    [link.span_id.hex() for link in links],
-                    [link.trace_state for link in links],
-                    [attributes(link.attributes) for link in links],
+                    _STATUS_CODES[code] if code < len(_STATUS_CODES) else "Unset",
+                    status.message,
+                    *(_event_columns(events) if events else _NO_EVENTS),
+                    *(_link_columns(links) if links else _NO_LINKS),
                 ])
     return rows
+
+
+# Most GenAI spans have no events and no links: their (never mutated) empty columns are
+# shared instead of built by seven comprehensions per span.
+_NO_EVENTS: tuple[list[Any], ...] = ([], [], [])
+_NO_LINKS: tuple[list[Any], ...] = ([], [], [], [])
+
+
+def _event_columns(events: Any) -> tuple[list[Any], ...]:
+    return ([e.time_unix_nano for e in events], [e.name for e in events],
+            [attributes(e.attributes) for e in events])
+
+
+def _link_columns(links: Any) -> tuple[list[Any], ...]:
+    return ([link.trace_id.hex() for link in links], [link.span_id.hex() for link in links],
+            [link.trace_state for link in links], [attributes(link.attributes) for link in links])
 
 
 LOG_COLUMNS = (
@@ -176,11 +203,15 @@ LOG_COLUMNS = (
 )
 
 
-def log_rows(request: ExportLogsServiceRequest) -> list[list[Any]]:
+def log_rows(request: ExportLogsServiceRequest | Message) -> list[list[Any]]:
     """One row per log record, columns in :data:`LOG_COLUMNS` order.
 
     A record without a timestamp gets its observed timestamp (as the exporter does).
+    ``request``: a :data:`~.shadow.LogsRequestShadow` or an ``ExportLogsServiceRequest``.
     """
+    if type(request) is not LogsRequestShadow:
+        request = LogsRequestShadow.FromString(request.SerializeToString())
+    record_attributes = _ATTRIBUTES.decode
     rows: list[list[Any]] = []
     for resource_logs in request.resource_logs:
         resource_attrs = attributes(resource_logs.resource.attributes)
@@ -204,7 +235,7 @@ def log_rows(request: ExportLogsServiceRequest) -> list[list[Any]]:
                     scope.name,
                     scope.version,
                     scope_attrs,
-                    attributes(record.attributes),
+                    record_attributes(record.attributes),
                 ])
     return rows
 

@@ -25,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from tokentrail.collector.decode import PROTOBUF, parse
 from tokentrail.collector.rows import (
     GAUGE_COLUMNS,
     HISTOGRAM_COLUMNS,
@@ -35,6 +36,7 @@ from tokentrail.collector.rows import (
     metric_rows,
     trace_rows,
 )
+from tokentrail.collector.shadow import LogsRequestShadow, TraceRequestShadow
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,15 @@ class Signal:
     response_cls: type[Message]
     to_rows: Callable[[Any], Decoded]
     rejected_field: str  # the partial_success counter of response_cls
+    # What protobuf bodies are parsed into (to_rows accepts it and request_cls alike):
+    # a shadow class with undecoded attributes (see .shadow), or request_cls.
+    protobuf_cls: type[Message] | None = None
+
+    def parse(self, body: bytes, kind: str) -> Message:
+        """A decompressed body of media type ``kind``, parsed. Raises DecodeError."""
+        if kind == PROTOBUF and self.protobuf_cls is not None:
+            return parse(body, kind, self.protobuf_cls)
+        return parse(body, kind, self.request_cls)
 
     @property
     def grpc_service(self) -> str:
@@ -105,9 +116,9 @@ def _metrics(request: ExportMetricsServiceRequest) -> Decoded:
 
 
 TRACES = Signal("traces", "/v1/traces", ExportTraceServiceRequest, ExportTraceServiceResponse,
-                _traces, "rejected_spans")
+                _traces, "rejected_spans", TraceRequestShadow)
 LOGS = Signal("logs", "/v1/logs", ExportLogsServiceRequest, ExportLogsServiceResponse,
-              _logs, "rejected_log_records")
+              _logs, "rejected_log_records", LogsRequestShadow)
 METRICS = Signal("metrics", "/v1/metrics", ExportMetricsServiceRequest,
                  ExportMetricsServiceResponse, _metrics, "rejected_data_points")
 
