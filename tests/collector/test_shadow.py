@@ -89,6 +89,12 @@ def test_log_rows_from_shadow_match_the_real_attributes():
     assert [row[LOG_COLUMNS.index("LogAttributes")] for row in rows] == expected
 
 
+def _repeated(field: FieldDescriptor) -> bool:
+    if hasattr(field, "is_repeated"):  # protobuf 6+; ``label`` is gone in 7
+        return field.is_repeated
+    return field.label == FieldDescriptor.LABEL_REPEATED
+
+
 @pytest.mark.parametrize(("shadow_cls", "real_cls", "path"), [
     (TraceRequestShadow, ExportTraceServiceRequest, ("resource_spans", "scope_spans", "spans")),
     (LogsRequestShadow, ExportLogsServiceRequest, ("resource_logs", "scope_logs",
@@ -101,7 +107,7 @@ def test_shadow_schema_differs_from_otlp_only_in_the_attributes_field(shadow_cls
         for name, field in real.fields_by_name.items():
             mirrored = shadow.fields_by_name[name]
             assert mirrored.number == field.number
-            assert mirrored.is_repeated == field.is_repeated
+            assert _repeated(mirrored) == _repeated(field)
             if depth == len(path) and name == "attributes":
                 assert mirrored.type == FieldDescriptor.TYPE_BYTES
             else:
