@@ -85,12 +85,12 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
 def parse(body: bytes, kind: str, message_cls: type[M]) -> M:
     """Parse a (decompressed) body of media type ``kind`` into ``message_cls``."""
     message = message_cls()
-    name = message_cls.__name__
     if kind == PROTOBUF:
         try:
             message.ParseFromString(body)
         except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"body is not a valid protobuf {name}: {exc}") from None
+            raise DecodeError(f"body is not a valid protobuf {message_cls.__name__}: {exc}") \
+                from None
         return message
     try:
         document = json.loads(body)
