@@ -68,17 +68,10 @@ def shadow_class(request_cls: type[Message], path: Sequence[str],
     for depth, descriptor in enumerate(chain):
         message = shadow.message_type.add()
         descriptor.CopyToProto(message)
-        # Nested types stay with the original (fields refer to them by full name).
+        # Nested types stay with the original: CopyToProto writes every field's type
+        # as an absolute name, which the dependencies resolve.
         del message.nested_type[:]
         del message.enum_type[:]
-        for field in message.field:
-            if field.type_name.startswith("."):
-                continue
-            # CopyToProto may give relative names; make every reference absolute.
-            original = descriptor.fields_by_name[field.name]
-            target = original.message_type or original.enum_type
-            if target is not None:
-                field.type_name = "." + target.full_name
         if depth + 1 < len(chain):
             inner = message.field[[f.name for f in message.field].index(path[depth])]
             inner.type_name = f".{_PACKAGE}.{chain[depth + 1].name}"
