@@ -163,7 +163,27 @@ class Switch:
         self._put(*self.sdk)
 
 
-def measure_paired(calls: int, turns: int) -> dict:
+class Evictor:
+    """Writes one byte per cache line of a buffer twice the size of L3 (``--cold``).
+
+    A real agent's calls are seconds apart, with network waits and other work in
+    between, so each one starts on cold caches. Without eviction, the bench's early turns
+    run warm (the SDK's small early requests leave tokentrail's code and data cached)
+    while late turns run cold (the SDK's ~1 MB request flushes them), and late/early
+    compares cache states rather than growth. Measured 2026-11-25: tokentrail's own
+    time early/late 69/114 us warm, 149/164 us with eviction.
+    """
+
+    def __init__(self, enabled: bool, size: int = 64 << 20) -> None:
+        self.buffer = bytearray(size) if enabled else None
+        self.zeros = bytes(size // 64) if enabled else b""
+
+    def __call__(self) -> None:
+        if self.buffer is not None:
+            self.buffer[::64] = self.zeros
+
+
+def measure_paired(calls: int, turns: int, evict: Evictor) -> dict:
     """tokentrail minus SDK per call, paired: each call is made once on, once off (ABBA)."""
     switch = Switch()
     client = setup("tokentrail")
@@ -177,6 +197,7 @@ def measure_paired(calls: int, turns: int) -> dict:
         times, reply = {}, None
         for on in ((True, False) if i % 2 else (False, True)):
             (switch.on if on else switch.off)()
+            evict()
             t0 = clock()
             out = client.messages.create(model="claude-sonnet-4-6", **kwargs)
             times[on] = clock() - t0
@@ -214,9 +235,10 @@ def crossover(differences: list[int]) -> float:
     return (statistics.median(off_first) + statistics.median(on_first)) / 2
 
 
-def measure(mode: str, calls: int, turns: int) -> dict:
+def measure(mode: str, calls: int, turns: int, cold: bool = False) -> dict:
+    evict = Evictor(cold)
     if mode == PAIRED:
-        return measure_paired(calls, turns)
+        return measure_paired(calls, turns, evict)
     timer = OwnTimer() if mode == OWN else None
     client = setup(mode)
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
@@ -227,6 +249,7 @@ def measure(mode: str, calls: int, turns: int) -> dict:
     clock = time.perf_counter_ns
     short_times, short_own = [], []
     for _ in range(calls):
+        evict()
         own0 = timer.ns if timer else 0
         t0 = clock()
         client.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=short)
@@ -236,6 +259,7 @@ def measure(mode: str, calls: int, turns: int) -> dict:
     conv_times, conv_own = [], []
     for i in range(turns):
         messages.append({"role": "user", "content": f"{i}: {USER_TURN}"})
+        evict()
         own0 = timer.ns if timer else 0
         t0 = clock()
         reply = client.messages.create(model="claude-sonnet-4-6", max_tokens=100,
@@ -254,9 +278,9 @@ def measure(mode: str, calls: int, turns: int) -> dict:
     }
 
 
-def child(mode: str, calls: int, turns: int) -> None:
+def child(mode: str, calls: int, turns: int, cold: bool) -> None:
     try:
-        result = measure(mode, calls, turns)
+        result = measure(mode, calls, turns, cold)
     except ImportError as error:
         result = {"skipped": f"not importable ({error.name})"}
     print(json.dumps(result))
@@ -275,7 +299,8 @@ STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD
 def run_child(mode: str, args: argparse.Namespace) -> dict:
     env = dict(os.environ) if args.glibc_defaults else {**os.environ, **STEADY_MALLOC}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", mode,
-                          "--calls", str(args.calls), "--turns", str(args.turns)],
+                          "--calls", str(args.calls), "--turns", str(args.turns),
+                          *(["--cold"] if args.cold else [])],
                          capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or ["?"]
@@ -307,10 +332,13 @@ def main() -> None:
     parser.add_argument("--glibc-defaults", action="store_true",
                         help="run the children with glibc's own malloc trimming (noisier "
                              "on late turns, see STEADY_MALLOC)")
+    parser.add_argument("--cold", action="store_true",
+                        help="evict the CPU caches before every measured call (as a real "
+                             "agent's calls, seconds apart, start cold; see Evictor)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.calls, args.turns)
+        child(args.child, args.calls, args.turns, args.cold)
         return
 
     import anthropic
@@ -333,7 +361,8 @@ def main() -> None:
     print(f"anthropic {anthropic.__version__}, Python {sys.version.split()[0]}; "
           f"{args.calls} short calls, {args.turns}-turn conversation (2 KB user turns); "
           f"median us per call, median of {args.rounds} interleaved rounds; malloc: "
-          f"{'glibc defaults' if args.glibc_defaults else 'steady (no trim, no mmap)'}")
+          f"{'glibc defaults' if args.glibc_defaults else 'steady (no trim, no mmap)'}; "
+          f"caches: {'evicted before every call' if args.cold else 'as left by the last call'}")
     header = (f"| {'mode':<14}| {'short':>8} | {'early turns':>11} | {'late turns':>10} "
               f"| {'300 turns total':>15} |")
     print(header)
