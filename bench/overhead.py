@@ -224,15 +224,16 @@ def measure_paired(calls: int, turns: int, evict: Evictor) -> dict:
 def crossover(differences: list[int]) -> float:
     """The mean of the two orders' medians of the paired differences (on - off).
 
-    Pair ``i`` runs "off" first when ``i`` is even and "on" first when it is odd. Whatever
-    the first (or second) call of a pair pays because of its position adds to the
-    differences of one order and subtracts from those of the other, so the mean of the
-    two orders cancels it; a pooled median would land anywhere between the two clusters.
+    Consecutive pairs alternate their order (``pair`` runs "on" first for odd ``i``), so
+    the even and the odd positions of ``differences`` each hold one order, whichever
+    slice of the run it is. What a call pays for its position in the pair adds to one
+    order's differences and subtracts from the other's, so the mean of the two medians
+    cancels it; a pooled median would land anywhere between the two clusters.
     """
-    off_first, on_first = differences[0::2], differences[1::2]
-    if not on_first:
-        return statistics.median(off_first)
-    return (statistics.median(off_first) + statistics.median(on_first)) / 2
+    one_order, other_order = differences[0::2], differences[1::2]
+    if not other_order:
+        return statistics.median(one_order)
+    return (statistics.median(one_order) + statistics.median(other_order)) / 2
 
 
 def measure(mode: str, calls: int, turns: int, cold: bool = False) -> dict:
