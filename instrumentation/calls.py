@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -28,6 +29,7 @@ from .fingerprint import (
     params_hash,
 )
 from .guard import swallowed
+from .inflight import INFLIGHT, Task
 from .prefix import LastCall, change_attributes, prefix_attributes
 from .response import StreamAccumulator, message_attributes, usage_attributes
 from .runs import ConversationRuns, Run, current_run
@@ -54,6 +56,33 @@ class Tracker:
 
     def begin(self, body: dict[str, Any], conversation_id: str | None,
               stream: bool) -> MessageCall:
+        """A call with the request attributes read straight off the body; the rest (run,
+        turn, prefix, changes) from :meth:`analyze`, queued to run while the request is
+        in flight (:mod:`.inflight`), or run here if ``analysis_thread`` is off."""
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: "chat",
+                                 sc.GEN_AI_PROVIDER_NAME: "anthropic"}
+        model = body.get("model")
+        if isinstance(model, str):
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        max_tokens = body.get("max_tokens")
+        if type(max_tokens) is int:
+            attrs[at.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        if stream:
+            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        if conversation_id:
+            attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
+        # The run context belongs to the caller: read here, not on the analysis thread.
+        job = partial(self.analyze, body, conversation_id, current_run())
+        if self.settings.analysis_thread:
+            task = INFLIGHT.submit(job)
+        else:
+            task = Task(job)
+            task.run()
+        return MessageCall(self, attrs, task, stream)
+
+    def analyze(self, body: dict[str, Any], conversation_id: str | None,
+                explicit: Run | None) -> Analysis:
+        """Match the conversation, fingerprint what is new, and describe the prefix."""
         settings = self.settings
         tools_value = body.get("tools")
         tools_value = tools_value if given(tools_value) else None
@@ -64,7 +93,6 @@ class Tracker:
         params = cache_params(body, tools_value)
         p_hash = params_hash(params)
         messages = _messages_list(body.get("messages")) or []
-        explicit = current_run()
 
         with self.threads.lock:
             match = self.threads.match(messages) if messages else None
@@ -98,28 +126,13 @@ class Tracker:
             previous_id = thread.response_id if found is thread else run.last_response_id
             thread.response = None
 
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: "chat",
-            sc.GEN_AI_PROVIDER_NAME: "anthropic",
-            sc.RUN_ID: run.id,
-            sc.TURN: turn,
-        }
-        model = body.get("model")
-        if isinstance(model, str):
-            attrs[sc.GEN_AI_REQUEST_MODEL] = model
-        max_tokens = body.get("max_tokens")
-        if type(max_tokens) is int:
-            attrs[at.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-        if stream:
-            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        attrs: dict[str, Any] = {sc.RUN_ID: run.id, sc.TURN: turn}
         if run.name:
             attrs[sc.RUN_NAME] = run.name
         if run.parent_id:
             attrs[sc.RUN_PARENT_ID] = run.parent_id
         if run.automatic:
             attrs[at.RUN_AUTOMATIC] = True
-        if conversation_id:
-            attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
         for key, value in run.attributes.items():
             if isinstance(value, (str, bool, int, float)):
                 attrs[at.RUN_ATTRIBUTE_PREFIX + key] = value
@@ -130,7 +143,16 @@ class Tracker:
             attrs.update(change_attributes(last, current, continues))
         if settings.capture_content:
             attrs.update(_content_attributes(body, messages, settings.max_content_bytes))
-        return MessageCall(self, run, thread, attrs, previous_id, stream)
+        return Analysis(run, thread, previous_id, attrs)
+
+
+class Analysis(NamedTuple):
+    """What :meth:`Tracker.analyze` found for one call."""
+
+    run: Run
+    thread: Thread
+    previous_id: str | None  # the response this call follows, for diagnostics
+    attrs: dict[str, Any]
 
 
 def _capped(value: Any, limit: int) -> str:
@@ -151,18 +173,23 @@ def _content_attributes(body: dict[str, Any], messages: list[Any], limit: int) -
 
 
 class MessageCall:
-    """A ``messages.create``-like call in flight."""
+    """A ``messages.create``-like call in flight.
 
-    __slots__ = ("accumulator", "attrs", "done", "own_span", "pending", "previous_id", "run",
-                 "span", "start_ns", "stream", "thread", "tracker")
+    ``attrs`` holds the request attributes known so far; the analysis adds its own when
+    joined (:meth:`ready`), which every method that needs them does first.
+    """
 
-    def __init__(self, tracker: Tracker, run: Run, thread: Thread, attrs: dict[str, Any],
-                 previous_id: str | None, stream: bool) -> None:
+    __slots__ = ("accumulator", "analysis", "attrs", "done", "own_span", "pending",
+                 "previous_id", "run", "span", "start_ns", "stream", "thread", "tracker")
+
+    def __init__(self, tracker: Tracker, attrs: dict[str, Any], analysis: Task,
+                 stream: bool) -> None:
         self.tracker = tracker
-        self.run = run
-        self.thread = thread
         self.attrs = attrs
-        self.previous_id = previous_id
+        self.analysis: Task | None = analysis
+        self.run: Run | None = None
+        self.thread: Thread | None = None
+        self.previous_id: str | None = None
         self.stream = stream
         self.span: Span | None = None
         self.own_span = False
@@ -175,7 +202,26 @@ class MessageCall:
     def span_name(self) -> str:
         return f"chat {self.attrs.get(sc.GEN_AI_REQUEST_MODEL, '')}".rstrip()
 
+    def ready(self) -> None:
+        """Join the analysis: run, thread, previous response and the remaining attributes."""
+        task = self.analysis
+        if task is None:
+            return
+        self.analysis = None
+        if not INFLIGHT.join(task) or task.result is None:
+            return  # the analysis failed (logged): the call goes on without it
+        self.run, self.thread, self.previous_id, extra = task.result
+        self.attrs.update(extra)
+        if self.span is not None:  # the span already has ``attrs`` as they were
+            pending = self.pending
+            if pending is None:
+                self.pending = extra
+            elif pending is not self.attrs:
+                pending.update(extra)
+
     def _set(self, attrs: dict[str, Any]) -> None:
+        if self.analysis is not None:
+            self.ready()
         span = self.span
         if span is not None and span.is_recording():
             pending = self.pending
@@ -183,15 +229,12 @@ class MessageCall:
                 # One set_attributes (one lock, one cleaning pass) for request + response.
                 self.pending = None
                 attrs = {**pending, **attrs}
-            span.set_attributes(attrs)
-
-    def attach(self, span: Span) -> None:
-        """The SDK's own span describes this call: put the request attributes on it."""
-        self.span = span
-        self._set(self.attrs)
+            if attrs:
+                span.set_attributes(attrs)
 
     def defer_attach(self, span: Span, sdk_keys: tuple[str, ...] = ()) -> None:
-        """Like :meth:`attach`, but the request attributes go with the next :meth:`_set`.
+        """The SDK's own span describes this call: the request attributes go on it with
+        the next :meth:`_set` (one ``set_attributes`` with the response's).
 
         ``sdk_keys``: request attributes that the SDK's own span already has, with the
         value we would set (see ``wrappers.sdk_sets``); left out.
@@ -204,7 +247,7 @@ class MessageCall:
 
     def flush(self) -> None:
         """Put still-pending request attributes on the span."""
-        if self.pending is not None:
+        if self.pending is not None or self.analysis is not None:
             self._set({})
 
     def record_message(self, message: Any, sdk_keys: frozenset[str] = frozenset()) -> None:
@@ -233,6 +276,9 @@ class MessageCall:
         self._remember(get(message, "content"), get(message, "id"))
 
     def _remember(self, content: Any, response_id: Any) -> None:
+        self.ready()
+        if self.thread is None or self.run is None:
+            return
         with self.tracker.threads.lock:
             self.thread.response = Response(content)
             if isinstance(response_id, str):
@@ -288,6 +334,7 @@ class MessageCall:
     def end_span(self, status: Status | None = None) -> None:
         span = self.span
         if span is not None and self.own_span:
+            self.flush()
             self.own_span = False
             if span.is_recording():
                 span.set_status(status or Status(StatusCode.OK))

@@ -37,7 +37,8 @@ class AnthropicInstrumentor(BaseInstrumentor):
 
     Keyword arguments of ``instrument()``: ``tracer_provider`` (for the spans tokentrail
     makes itself; the SDK's native spans go where the SDK sends them), and overrides of
-    the environment: ``capture_content``, ``cache_diagnostics``, ``window``.
+    the environment: ``capture_content``, ``cache_diagnostics``, ``window``,
+    ``analysis_thread``.
     """
 
     _hooks: Hooks | None = None
@@ -65,6 +66,7 @@ class AnthropicInstrumentor(BaseInstrumentor):
             max_content_bytes=kwargs.get("max_content_bytes", env.max_content_bytes),
             cache_diagnostics=kwargs.get("cache_diagnostics", env.cache_diagnostics),
             window=kwargs.get("window", env.window),
+            analysis_thread=kwargs.get("analysis_thread", env.analysis_thread),
         )
         tracer = trace.get_tracer(TOKENTRAIL_SCOPE, __version__,
                                   tracer_provider=kwargs.get("tracer_provider"))

@@ -240,6 +240,7 @@ class Hooks:
         extra = getattr(options, "extra_json", None)
         if given(body.get("diagnostics")) or (isinstance(extra, dict) and "diagnostics" in extra):
             return
+        call.ready()  # the previous response is known once the thread is matched
         options.json_data = {**body, "diagnostics": {"previous_message_id": call.previous_id}}
         if call.previous_id:
             call.attrs[at.CACHE_PREVIOUS_MESSAGE_ID] = call.previous_id

@@ -22,6 +22,13 @@ def reply(call, text="ok", msg_id="msg_1"):
     return {"role": "assistant", "content": [{"type": "text", "text": text}]}
 
 
+def begin(tracker, *args):
+    """``Tracker.begin``, joined: the analysis may run on the background thread."""
+    call = tracker.begin(*args)
+    call.ready()
+    return call
+
+
 def body(messages, **kw):
     return {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": messages, **kw}
 
@@ -49,7 +56,7 @@ def test_blocks_breakpoints_ttls_and_window() -> None:
     messages = [{"role": "user", "content": [
         {"type": "text", "text": "a" * 40},
         {"type": "text", "text": "b" * 8, "cache_control": EPH}]}]
-    call = tracker.begin(body(messages, tools=[TOOL], system=system, cache_control=EPH),
+    call = begin(tracker, body(messages, tools=[TOOL], system=system, cache_control=EPH),
                          None, False)
     a = call.attrs
     # tools[0], system[0], system[1], messages[0].content[0], messages[0].content[1]
@@ -68,9 +75,9 @@ def test_blocks_breakpoints_ttls_and_window() -> None:
 
 def test_cache_control_does_not_change_hashes() -> None:
     tracker = Tracker(Settings())
-    plain = tracker.begin(body([{"role": "user", "content": [{"type": "text", "text": "x"}]}]),
+    plain = begin(tracker, body([{"role": "user", "content": [{"type": "text", "text": "x"}]}]),
                           None, False).attrs
-    marked = tracker.begin(body([{"role": "user", "content": [
+    marked = begin(tracker, body([{"role": "user", "content": [
         {"type": "text", "text": "x", "cache_control": EPH}]}]), None, False).attrs
     assert plain[sc.PREFIX_MESSAGE_HASHES] == marked[sc.PREFIX_MESSAGE_HASHES]
     assert plain[sc.CACHE_BREAKPOINTS] == "" and marked[sc.CACHE_BREAKPOINTS] == "0"
@@ -83,23 +90,23 @@ def test_what_changed_system_char_tools_params_messages() -> None:
     messages = [{"role": "user", "content": "q1"}]
     with run("r"):
         system = "You are helpful. Today is 2026-11-24 10:00."
-        call = tracker.begin(body(messages, system=system, tools=[TOOL]), None, False)
+        call = begin(tracker, body(messages, system=system, tools=[TOOL]), None, False)
         messages.append(reply(call))
         messages.append({"role": "user", "content": "q2"})
         edited = system.replace("10:00", "10:05")
-        changed = tracker.begin(body(messages, system=edited, tools=[TOOL]), None, False).attrs
+        changed = begin(tracker, body(messages, system=edited, tools=[TOOL]), None, False).attrs
         assert changed[at.CHANGE_LEVEL] == "system"
         assert changed[at.CHANGE_BLOCK] == 1  # after the one tool block
         assert changed[at.CHANGE_CHAR] == system.index("10:00") + 4
         tools2 = [{**TOOL, "description": "search files"}]
-        changed = tracker.begin(body(messages, system=edited, tools=tools2), None, False).attrs
+        changed = begin(tracker, body(messages, system=edited, tools=tools2), None, False).attrs
         assert (changed[at.CHANGE_LEVEL], changed[at.CHANGE_BLOCK]) == ("tools", 0)
-        changed = tracker.begin(body(messages, system=edited, tools=tools2,
+        changed = begin(tracker, body(messages, system=edited, tools=tools2,
                                      tool_choice={"type": "any"}), None, False).attrs
         assert changed[at.CHANGE_LEVEL] == "params"
         assert at.split_list(changed[at.CHANGE_PARAMS]) == ["tool_choice"]
         rewritten = [messages[0], {"role": "assistant", "content": "ok, edited"}, messages[2]]
-        changed = tracker.begin(body(rewritten, system=edited, tools=tools2,
+        changed = begin(tracker, body(rewritten, system=edited, tools=tools2,
                                      tool_choice={"type": "any"}), None, False).attrs
         assert (changed[at.CHANGE_LEVEL], changed[at.CHANGE_MESSAGE]) == ("messages", 1)
         assert changed[at.CHANGE_BLOCK] == 1 + 1 + 1  # tool, system, messages[0]
@@ -109,22 +116,22 @@ def test_what_changed_system_char_tools_params_messages() -> None:
 def test_in_place_tool_edit_is_seen() -> None:
     tracker = Tracker(Settings())
     tools = [dict(TOOL)]
-    first = tracker.begin(body([{"role": "user", "content": "q"}], tools=tools), None, False)
+    first = begin(tracker, body([{"role": "user", "content": "q"}], tools=tools), None, False)
     tools[0]["description"] = "changed in place"
-    second = tracker.begin(body([{"role": "user", "content": "q"}], tools=tools), None, False)
+    second = begin(tracker, body([{"role": "user", "content": "q"}], tools=tools), None, False)
     assert first.attrs[sc.PREFIX_TOOLS_HASH] != second.attrs[sc.PREFIX_TOOLS_HASH]
 
 
 def test_moving_the_breakpoint_forward_is_seen() -> None:
     tracker = Tracker(Settings())
     messages = [{"role": "user", "content": [{"type": "text", "text": "q1", "cache_control": EPH}]}]
-    call = tracker.begin(body(messages), None, False)
+    call = begin(tracker, body(messages), None, False)
     assert at.split_list(call.attrs[sc.CACHE_BREAKPOINTS], int) == [0]
     messages.append(reply(call))
     del messages[0]["content"][0]["cache_control"]  # in place, as agents do
     messages.append({"role": "user", "content": [{"type": "text", "text": "q2",
                                                    "cache_control": EPH}]})
-    call = tracker.begin(body(messages), None, False)
+    call = begin(tracker, body(messages), None, False)
     assert at.split_list(call.attrs[sc.CACHE_BREAKPOINTS], int) == [2]
 
 
@@ -144,7 +151,7 @@ def test_hashing_is_proportional_to_new_messages(monkeypatch) -> None:
     for i in range(300):
         messages.append({"role": "user", "content": text_of(50, f"u{i}")})
         before = len(hashed)
-        call = tracker.begin(body(messages), None, False)
+        call = begin(tracker, body(messages), None, False)
         per_call.append(len(hashed) - before)
         messages.append(reply(call, text=f"answer {i}", msg_id=f"msg_{i}"))
         assert call.attrs[sc.TURN] == i + 1
@@ -160,7 +167,7 @@ def test_list_attributes_are_comma_joined_strings() -> None:
     splits it back (tokentrail/store/normalize.py), so no element may hold a comma."""
     tracker = Tracker(Settings())
     messages = [{"role": "user", "content": [{"type": "text", "text": "q", "cache_control": EPH}]}]
-    a = tracker.begin(body(messages, system="s", cache_control=EPH), None, False).attrs
+    a = begin(tracker, body(messages, system="s", cache_control=EPH), None, False).attrs
     for name in (sc.PREFIX_MESSAGE_HASHES, sc.PREFIX_BLOCK_HASHES, sc.PREFIX_BLOCK_TOKENS,
                  sc.CACHE_BREAKPOINTS, sc.CACHE_TTLS, at.CACHE_BREAKPOINT_TOKENS):
         assert isinstance(a[name], str) and a[name]

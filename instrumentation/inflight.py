@@ -1,0 +1,150 @@
+"""Request analysis while the request is in flight.
+
+Analysing a Messages request (thread match, fingerprints of the new messages, prefix
+and change attributes) costs 50-150 µs of Python per call. Right after it, the SDK
+waits for the API (0.3-30 s) with the GIL released. So the analysis is queued to one
+background thread when a call starts and *joined* when its result is first needed: at
+the latest when the response is recorded, before the span ends. In a real call it is
+finished by then, and the caller pays only for queueing it.
+
+When the result is needed before the background thread has taken it (a cached or mocked
+response, no network wait), the joining thread runs the queued analyses itself. Either
+way analyses run one at a time, in submission order: a sequential agent's call N+1 sees
+call N's conversation state exactly as when the analysis ran inline.
+
+One queue and one daemon thread per process, started with the first call. The thread
+holds no state of its own: after ``fork`` the child starts a new one on demand, and at
+interpreter exit nothing is lost, because every call joins its own analysis.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
+from queue import SimpleQueue
+from typing import Any
+
+from .guard import swallowed
+
+
+class Task:
+    """One queued analysis; ``result`` is what the function returned (None if it raised)."""
+
+    __slots__ = ("done", "fn", "result")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn: Callable[[], Any] | None = fn
+        self.result: Any = None
+        self.done = False
+
+    def run(self) -> None:
+        fn, self.fn = self.fn, None
+        try:
+            if fn is not None:
+                self.result = fn()
+        except Exception:
+            swallowed("analyse a request")
+        finally:
+            self.done = True
+
+
+class InFlight:
+    """A FIFO of analyses, drained by a background thread or by whoever joins first."""
+
+    def __init__(self, name: str = "tokentrail-analysis") -> None:
+        self._name = name
+        self._reset()
+        _instances.add(self)
+
+    def _reset(self) -> None:
+        self._queue: deque[Task] = deque()
+        self._runner = threading.Lock()  # held while a task runs: one at a time, in order
+        self._owner: int | None = None  # the thread holding _runner
+        self._wake: SimpleQueue[None] = SimpleQueue()
+        self._worker: threading.Thread | None = None
+
+    def submit(self, fn: Callable[[], Any]) -> Task:
+        task = Task(fn)
+        self._queue.append(task)
+        if self._worker is None:
+            self._start()
+        self._wake.put(None)
+        return task
+
+    def join(self, task: Task) -> bool:
+        """Wait for ``task``, running queued tasks here if nobody else is; whether it ran.
+
+        Returns False without waiting if called from inside a running task (a finalizer
+        that the garbage collector runs there): the lock is not reentrant, and a call
+        that ends that way simply goes without its analysis.
+        """
+        if task.done:
+            return True
+        me = threading.get_ident()
+        if self._owner == me:
+            return False
+        with self._runner:
+            self._owner = me
+            try:
+                queue = self._queue
+                while not task.done and queue:
+                    queue.popleft().run()
+            finally:
+                self._owner = None
+        return task.done
+
+    def _drain(self) -> None:
+        with self._runner:
+            self._owner = threading.get_ident()
+            try:
+                queue = self._queue
+                while queue:
+                    queue.popleft().run()
+            finally:
+                self._owner = None
+
+    def _start(self) -> None:
+        try:
+            worker = threading.Thread(target=_work, args=(weakref.ref(self), self._wake),
+                                      name=self._name, daemon=True)
+            worker.start()
+            self._worker = worker
+        except Exception:  # e.g. at interpreter shutdown: joiners run the tasks
+            swallowed("start the analysis thread")
+
+    def pending(self) -> int:
+        """Tasks queued and not yet started (for tests and diagnostics)."""
+        return len(self._queue)
+
+
+def _work(ref: weakref.ReferenceType[InFlight], wake: SimpleQueue[None]) -> None:
+    while True:
+        wake.get()
+        inflight = ref()
+        if inflight is None or inflight._wake is not wake:  # collected, or reset by fork
+            return
+        try:
+            inflight._drain()
+        except Exception:
+            swallowed("drain the analysis queue")
+        del inflight
+
+
+_instances: weakref.WeakSet[InFlight] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # Only the forking thread survives a fork: locks the worker held stay held, and the
+    # queued tasks belong to the parent's calls.
+    for inflight in list(_instances):
+        inflight._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+INFLIGHT = InFlight()
+"""The process's queue; every tracker shares it (order across trackers does not matter)."""
