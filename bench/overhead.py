@@ -29,8 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 OWN = "tokentrail-own"  # tokentrail with the bench's own-time counters
+INLINE = "tokentrail-inline"  # TOKENTRAIL_ANALYSIS_THREAD=0: the analysis in the caller
 PAIRED = "tokentrail-paired"  # tokentrail switched on and off call by call, in one process
-MODES = ["none", "sdk", "tokentrail", "openllmetry", "openinference"]
+MODES = ["none", "sdk", "tokentrail", INLINE, "openllmetry", "openinference"]
 RESPONSE = {
     "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
     "content": [{"type": "text", "text": "Sure, here is a short answer."}],
@@ -43,7 +44,16 @@ RESPONSE = {
 USER_TURN = "Please look at the following log excerpt and tell me what failed. " * 31  # ~2 KB
 
 
-def setup(mode: str):
+class Server:
+    """Time the mock API spent "on the network" (``--network-ms``), to subtract per call."""
+
+    ns = 0
+
+
+SERVER = Server()
+
+
+def setup(mode: str, network_s: float = 0.0):
     """Configure tracing for ``mode``; returns an Anthropic client on a mock transport."""
     import anthropic
     import anthropic._base_client as base
@@ -60,10 +70,10 @@ def setup(mode: str):
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(Discard()))
         trace.set_tracer_provider(provider)
-    if mode in ("tokentrail", OWN):
+    if mode in ("tokentrail", INLINE, OWN):
         from tokentrail.instrumentation import AnthropicInstrumentor
 
-        AnthropicInstrumentor().instrument()
+        AnthropicInstrumentor().instrument(analysis_thread=mode != INLINE)
     elif mode == "openllmetry":
         from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor as Peer
 
@@ -75,8 +85,13 @@ def setup(mode: str):
 
     httpx = getattr(base, "httpx2", None) or base.httpx
     body = json.dumps(RESPONSE).encode()
+    clock = time.perf_counter_ns
 
     def handler(request):
+        if network_s > 0:
+            t0 = clock()
+            time.sleep(network_s)  # releases the GIL, as a socket read does
+            SERVER.ns += clock() - t0
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
     kwargs = {}
@@ -92,8 +107,10 @@ def setup(mode: str):
 class OwnTimer:
     """Time spent inside tokentrail's hooks, minus the SDK code they call (bench only).
 
-    Patches ``Hooks.sync_request`` and ``Hooks.finish_hook`` before ``instrument()``
-    binds them; the library itself has no timing code, so this costs nothing elsewhere.
+    Patches ``Hooks.sync_request``, ``Hooks.sync_sending`` and ``Hooks.finish_hook``
+    before ``instrument()`` binds them (time on the analysis thread is not the caller's:
+    the paired CPU row counts it); the library itself has no timing code, so this costs
+    nothing elsewhere.
     """
 
     def __init__(self) -> None:
@@ -102,7 +119,8 @@ class OwnTimer:
         self.ns = 0
         clock = time.perf_counter_ns
         hooks = wrappers.Hooks
-        sync_request, finish_hook = hooks.sync_request, hooks.finish_hook
+        sync_request, finish_hook, sending = (hooks.sync_request, hooks.finish_hook,
+                                              hooks.sync_sending)
         timer = self
 
         def timed(original: Callable[..., object]) -> Callable[..., object]:
@@ -126,13 +144,14 @@ class OwnTimer:
 
         hooks.sync_request = timed(sync_request)
         hooks.finish_hook = timed(finish_hook)
+        hooks.sync_sending = timed(sending)
 
 
 class Switch:
     """Installs or removes tokentrail's patches between two calls (bench only).
 
-    ``instrument()`` replaces ``SyncAPIClient.request`` (and, on 2.x,
-    ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
+    ``instrument()`` replaces ``SyncAPIClient.request`` and ``_prepare_request`` (and, on
+    2.x, ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
     functions back, ``on()`` the wrappers. A call made "off" is exactly the SDK with its
     native tracing, in the same process, right next to the call made "on".
     """
@@ -144,15 +163,18 @@ class Switch:
         self.sdk = self._current()
         self.ours = self.sdk
 
-    def _current(self) -> tuple[object, object]:
+    def _current(self) -> tuple[object, object, object]:
         base = self.base
-        return base.SyncAPIClient.__dict__["request"], getattr(base, "finish_api_call_span", None)
+        client = base.SyncAPIClient.__dict__
+        return (client["request"], client["_prepare_request"],
+                getattr(base, "finish_api_call_span", None))
 
     def installed(self) -> None:
         self.ours = self._current()
 
-    def _put(self, request: object, finish: object) -> None:
+    def _put(self, request: object, sending: object, finish: object) -> None:
         self.base.SyncAPIClient.request = request
+        self.base.SyncAPIClient._prepare_request = sending
         if finish is not None:
             self.base.finish_api_call_span = finish
 
@@ -183,42 +205,65 @@ class Evictor:
             self.buffer[::64] = self.zeros
 
 
-def measure_paired(calls: int, turns: int, evict: Evictor) -> dict:
+class Meter:
+    """One call's latency without the mock server's "network" time, and its CPU time.
+
+    Latency is what the caller waits for minus what the server took (``--network-ms``,
+    measured in the handler): what the SDK and the tracing spend. CPU is the process's,
+    all threads, so work that tracing moves off the caller's path is still counted.
+    """
+
+    def __call__(self, create: Callable[..., object], **kwargs: object) -> tuple[int, int, object]:
+        server0, cpu0 = SERVER.ns, time.process_time_ns()
+        t0 = time.perf_counter_ns()
+        out = create(**kwargs)
+        wall = time.perf_counter_ns() - t0
+        return wall - (SERVER.ns - server0), time.process_time_ns() - cpu0, out
+
+
+def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float) -> dict:
     """tokentrail minus SDK per call, paired: each call is made once on, once off (ABBA)."""
     switch = Switch()
-    client = setup("tokentrail")
+    client = setup("tokentrail", network_s)
     switch.installed()
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
                "cache_control": {"type": "ephemeral"}}]
     short = [{"role": "user", "content": "Hi"}]
-    clock = time.perf_counter_ns
+    meter = Meter()
 
-    def pair(i: int, **kwargs: object) -> tuple[int, object]:
-        times, reply = {}, None
+    def pair(i: int, **kwargs: object) -> tuple[int, int, object]:
+        times, cpus, reply = {}, {}, None
         for on in ((True, False) if i % 2 else (False, True)):
             (switch.on if on else switch.off)()
             evict()
-            t0 = clock()
-            out = client.messages.create(model="claude-sonnet-4-6", **kwargs)
-            times[on] = clock() - t0
+            times[on], cpus[on], out = meter(client.messages.create,
+                                             model="claude-sonnet-4-6", **kwargs)
             reply = out if on else reply
-        return times[True] - times[False], reply
+        return times[True] - times[False], cpus[True] - cpus[False], reply
 
     for i in range(30):
         pair(i, max_tokens=10, messages=short)
-    short_d = [pair(i, max_tokens=10, messages=short)[0] for i in range(calls)]
+    short_d, short_cpu = [], []
+    for i in range(calls):
+        d, cpu, _ = pair(i, max_tokens=10, messages=short)
+        short_d.append(d)
+        short_cpu.append(cpu)
     messages: list = []
-    conv_d = []
+    conv_d, conv_cpu = [], []
     for i in range(turns):
         messages.append({"role": "user", "content": f"{i}: {USER_TURN}"})
-        d, reply = pair(i, max_tokens=100, system=system, messages=messages)
+        d, cpu, reply = pair(i, max_tokens=100, system=system, messages=messages)
         conv_d.append(d)
+        conv_cpu.append(cpu)
         messages.append({"role": "assistant", "content": reply.content})
     switch.on()
     window = max(1, min(50, turns // 6))
     return {"short": crossover(short_d) / 1000,
             "early": crossover(conv_d[:window]) / 1000,
-            "late": crossover(conv_d[-window:]) / 1000, "total_s": 0.0}
+            "late": crossover(conv_d[-window:]) / 1000, "total_s": 0.0,
+            "cpu_short": crossover(short_cpu) / 1000,
+            "cpu_early": crossover(conv_cpu[:window]) / 1000,
+            "cpu_late": crossover(conv_cpu[-window:]) / 1000}
 
 
 def crossover(differences: list[int]) -> float:
@@ -236,25 +281,26 @@ def crossover(differences: list[int]) -> float:
     return (statistics.median(one_order) + statistics.median(other_order)) / 2
 
 
-def measure(mode: str, calls: int, turns: int, cold: bool = False) -> dict:
+def measure(mode: str, calls: int, turns: int, cold: bool = False,
+            network_s: float = 0.0) -> dict:
     evict = Evictor(cold)
     if mode == PAIRED:
-        return measure_paired(calls, turns, evict)
+        return measure_paired(calls, turns, evict, network_s)
     timer = OwnTimer() if mode == OWN else None
-    client = setup(mode)
+    client = setup(mode, network_s)
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
                "cache_control": {"type": "ephemeral"}}]
     short = [{"role": "user", "content": "Hi"}]
     for _ in range(30):  # warm-up: imports, caches, lazy tracers
         client.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=short)
-    clock = time.perf_counter_ns
+    meter = Meter()
     short_times, short_own = [], []
     for _ in range(calls):
         evict()
         own0 = timer.ns if timer else 0
-        t0 = clock()
-        client.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=short)
-        short_times.append(clock() - t0)
+        wall, _cpu, _ = meter(client.messages.create, model="claude-sonnet-4-6",
+                              max_tokens=10, messages=short)
+        short_times.append(wall)
         short_own.append((timer.ns if timer else 0) - own0)
     messages: list = []
     conv_times, conv_own = [], []
@@ -262,10 +308,9 @@ def measure(mode: str, calls: int, turns: int, cold: bool = False) -> dict:
         messages.append({"role": "user", "content": f"{i}: {USER_TURN}"})
         evict()
         own0 = timer.ns if timer else 0
-        t0 = clock()
-        reply = client.messages.create(model="claude-sonnet-4-6", max_tokens=100,
-                                       system=system, messages=messages)
-        conv_times.append(clock() - t0)
+        wall, _cpu, reply = meter(client.messages.create, model="claude-sonnet-4-6",
+                                  max_tokens=100, system=system, messages=messages)
+        conv_times.append(wall)
         conv_own.append((timer.ns if timer else 0) - own0)
         messages.append({"role": "assistant", "content": reply.content})
     window = max(1, min(50, turns // 6))
@@ -279,9 +324,9 @@ def measure(mode: str, calls: int, turns: int, cold: bool = False) -> dict:
     }
 
 
-def child(mode: str, calls: int, turns: int, cold: bool) -> None:
+def child(mode: str, calls: int, turns: int, cold: bool, network_s: float) -> None:
     try:
-        result = measure(mode, calls, turns, cold)
+        result = measure(mode, calls, turns, cold, network_s)
     except ImportError as error:
         result = {"skipped": f"not importable ({error.name})"}
     print(json.dumps(result))
@@ -301,6 +346,7 @@ def run_child(mode: str, args: argparse.Namespace) -> dict:
     env = dict(os.environ) if args.glibc_defaults else {**os.environ, **STEADY_MALLOC}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", mode,
                           "--calls", str(args.calls), "--turns", str(args.turns),
+                          "--network-ms", str(args.network_ms),
                           *(["--cold"] if args.cold else [])],
                          capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
@@ -321,6 +367,9 @@ def verdict(ok: bool) -> str:
 
 
 SCENARIOS = ("short", "early", "late")
+# Far below any real Messages call (hundreds of ms at least), and enough to show what
+# runs while a request is in flight; --network-ms 0 measures the CPU-bound case.
+NETWORK_MS = 1.0
 TARGET_US, TARGET_RATIO = 150.0, 1.5
 
 
@@ -336,10 +385,14 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true",
                         help="evict the CPU caches before every measured call (as a real "
                              "agent's calls, seconds apart, start cold; see Evictor)")
+    parser.add_argument("--network-ms", type=float, default=NETWORK_MS,
+                        help="how long the mock API takes to answer, GIL released as on a "
+                             "socket (default %(default)s; 0: answer at once, CPU-bound). "
+                             "Subtracted from every call's time")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.calls, args.turns, args.cold)
+        child(args.child, args.calls, args.turns, args.cold, args.network_ms / 1000)
         return
 
     import anthropic
@@ -363,6 +416,7 @@ def main() -> None:
           f"{args.calls} short calls, {args.turns}-turn conversation (2 KB user turns); "
           f"median us per call, median of {args.rounds} interleaved rounds; malloc: "
           f"{'glibc defaults' if args.glibc_defaults else 'steady (no trim, no mmap)'}; "
+          f"mock API answers after {args.network_ms:g} ms (not counted); "
           f"caches: {'evicted before every call' if args.cold else 'as left by the last call'}")
     header = (f"| {'mode':<14}| {'short':>8} | {'early turns':>11} | {'late turns':>10} "
               f"| {'300 turns total':>15} |")
@@ -392,6 +446,9 @@ def main() -> None:
     print(f"| {'added, paired in one process':<34}| "
           + " | ".join(f"{spread(paired_us[k]):>16}" for k in SCENARIOS)
           + f" | {spread([r['late'] / r['early'] for r in paired], '{:.2f}'):>18} |")
+    print(f"| {'added CPU, paired (all threads)':<34}| "
+          + " | ".join(f"{spread([r['cpu_' + k] for r in paired]):>16}" for k in SCENARIOS)
+          + f" | {spread([r['cpu_late'] / r['cpu_early'] for r in paired], '{:.2f}'):>18} |")
     print(f"| {'added: tokentrail - sdk (medians)':<34}| "
           + " | ".join(f"{spread(added[k]):>16}" for k in SCENARIOS)
           + f" | {spread(ratio_added, '{:.2f}'):>18} |")

@@ -71,14 +71,28 @@ class Tracker:
             attrs[sc.GEN_AI_REQUEST_STREAM] = True
         if conversation_id:
             attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
+        call = MessageCall(self, attrs, stream)
         # The run context belongs to the caller: read here, not on the analysis thread.
-        job = partial(self.analyze, body, conversation_id, current_run())
+        job = partial(self._analyze_call, call, body, conversation_id, current_run())
         if self.settings.analysis_thread:
-            task = INFLIGHT.submit(job)
+            call.analysis = INFLIGHT.submit(job)
         else:
-            task = Task(job)
+            call.analysis = task = Task(job)
             task.run()
-        return MessageCall(self, attrs, task, stream)
+        return call
+
+    def _analyze_call(self, call: MessageCall, body: dict[str, Any],
+                      conversation_id: str | None, explicit: Run | None) -> Analysis:
+        analysis = self.analyze(body, conversation_id, explicit)
+        span = call.early_span
+        if span is not None:
+            try:
+                if span.is_recording():
+                    span.set_attributes(analysis.attrs)
+                    return analysis._replace(on_span=True)
+            except Exception:
+                swallowed("set the analysis attributes")
+        return analysis
 
     def analyze(self, body: dict[str, Any], conversation_id: str | None,
                 explicit: Run | None) -> Analysis:
@@ -153,6 +167,7 @@ class Analysis(NamedTuple):
     thread: Thread
     previous_id: str | None  # the response this call follows, for diagnostics
     attrs: dict[str, Any]
+    on_span: bool = False  # ``attrs`` are on the call's span already (``early_span``)
 
 
 def _capped(value: Any, limit: int) -> str:
@@ -179,14 +194,18 @@ class MessageCall:
     joined (:meth:`ready`), which every method that needs them does first.
     """
 
-    __slots__ = ("accumulator", "analysis", "attrs", "done", "own_span", "pending",
-                 "previous_id", "run", "span", "start_ns", "stream", "thread", "tracker")
+    __slots__ = ("accumulator", "analysis", "attrs", "done", "early_span", "own_span",
+                 "pending", "previous_id", "run", "span", "start_ns", "stream", "thread",
+                 "tracker")
 
-    def __init__(self, tracker: Tracker, attrs: dict[str, Any], analysis: Task,
-                 stream: bool) -> None:
+    def __init__(self, tracker: Tracker, attrs: dict[str, Any], stream: bool) -> None:
         self.tracker = tracker
         self.attrs = attrs
-        self.analysis: Task | None = analysis
+        self.analysis: Task | None = None
+        # The span that will describe this call, known before the request is sent (the
+        # SDK's, current while it sends; or ours): the analysis puts its attributes there
+        # itself, off the caller's path.
+        self.early_span: Span | None = None
         self.run: Run | None = None
         self.thread: Thread | None = None
         self.previous_id: str | None = None
@@ -210,14 +229,13 @@ class MessageCall:
         self.analysis = None
         if not INFLIGHT.join(task) or task.result is None:
             return  # the analysis failed (logged): the call goes on without it
-        self.run, self.thread, self.previous_id, extra = task.result
+        self.run, self.thread, self.previous_id, extra, on_span = task.result
         self.attrs.update(extra)
-        if self.span is not None:  # the span already has ``attrs`` as they were
-            pending = self.pending
-            if pending is None:
+        if self.span is not None and not on_span:  # the span has ``attrs`` as they were
+            if self.pending is None:
                 self.pending = extra
-            elif pending is not self.attrs:
-                pending.update(extra)
+            else:
+                self.pending.update(extra)
 
     def _set(self, attrs: dict[str, Any]) -> None:
         if self.analysis is not None:
@@ -240,10 +258,7 @@ class MessageCall:
         value we would set (see ``wrappers.sdk_sets``); left out.
         """
         self.span = span
-        attrs = self.attrs
-        for key in sdk_keys:
-            attrs.pop(key, None)
-        self.pending = attrs
+        self.pending = {k: v for k, v in self.attrs.items() if k not in sdk_keys}
 
     def flush(self) -> None:
         """Put still-pending request attributes on the span."""

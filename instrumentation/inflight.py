@@ -4,8 +4,10 @@ Analysing a Messages request (thread match, fingerprints of the new messages, pr
 and change attributes) costs 50-150 µs of Python per call. Right after it, the SDK
 waits for the API (0.3-30 s) with the GIL released. So the analysis is queued to one
 background thread when a call starts and *joined* when its result is first needed: at
-the latest when the response is recorded, before the span ends. In a real call it is
-finished by then, and the caller pays only for queueing it.
+the latest when the response is recorded, before the span ends. The thread is woken
+when the SDK has built the request and is about to send it (:meth:`InFlight.wake`); in a
+real call the analysis is finished long before the response, and the caller pays only
+for queueing it.
 
 When the result is needed before the background thread has taken it (a cached or mocked
 response, no network wait), the joining thread runs the queued analyses itself. Either
@@ -19,6 +21,7 @@ interpreter exit nothing is lost, because every call joins its own analysis.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import weakref
@@ -33,10 +36,11 @@ from .guard import swallowed
 class Task:
     """One queued analysis; ``result`` is what the function returned (None if it raised)."""
 
-    __slots__ = ("done", "fn", "result")
+    __slots__ = ("done", "fn", "result", "seq")
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], Any], seq: int = 0) -> None:
         self.fn: Callable[[], Any] | None = fn
+        self.seq = seq
         self.result: Any = None
         self.done = False
 
@@ -61,18 +65,37 @@ class InFlight:
 
     def _reset(self) -> None:
         self._queue: deque[Task] = deque()
+        self._seq = itertools.count(1)
+        self._released = 0  # the background thread takes tasks up to this ``seq``
         self._runner = threading.Lock()  # held while a task runs: one at a time, in order
         self._owner: int | None = None  # the thread holding _runner
         self._wake: SimpleQueue[None] = SimpleQueue()
         self._worker: threading.Thread | None = None
 
     def submit(self, fn: Callable[[], Any]) -> Task:
-        task = Task(fn)
+        """Queue ``fn``; it runs after :meth:`wake` on the background thread, or in
+        :meth:`join`, whichever comes first."""
+        task = Task(fn, next(self._seq))
         self._queue.append(task)
-        if self._worker is None:
-            self._start()
-        self._wake.put(None)
         return task
+
+    def wake(self) -> None:
+        """Let the background thread take the queue: call when the caller is about to
+        wait for the network.
+
+        Not at submit time: the thread runs as soon as the caller releases the GIL, and
+        the SDK releases it briefly before sending (``uuid4`` for the idempotency key
+        reads ``os.urandom``), so a woken thread would take the analysis and hold the
+        GIL while the caller waits to build its request. For the same reason the thread
+        takes only the tasks queued up to the last wake, never a call's that is still
+        being built.
+        """
+        queue = self._queue
+        if queue:
+            self._released = max(self._released, queue[-1].seq)
+            if self._worker is None:
+                self._start()
+            self._wake.put(None)
 
     def join(self, task: Task) -> bool:
         """Wait for ``task``, running queued tasks here if nobody else is; whether it ran.
@@ -101,7 +124,7 @@ class InFlight:
             self._owner = threading.get_ident()
             try:
                 queue = self._queue
-                while queue:
+                while queue and queue[0].seq <= self._released:
                     queue.popleft().run()
             finally:
                 self._owner = None

@@ -73,6 +73,8 @@ class AnthropicInstrumentor(BaseInstrumentor):
         hooks = Hooks(Tracker(settings), tracer)
         wrap_function_wrapper(base, "SyncAPIClient.request", hooks.sync_request)
         wrap_function_wrapper(base, "AsyncAPIClient.request", hooks.async_request)
+        wrap_function_wrapper(base, "SyncAPIClient._prepare_request", hooks.sync_sending)
+        wrap_function_wrapper(base, "AsyncAPIClient._prepare_request", hooks.async_sending)
         finish = getattr(base, "finish_api_call_span", None)
         if finish is not None:  # anthropic 2.x native tracing
             self._saved = {"finish": finish}
@@ -87,6 +89,8 @@ class AnthropicInstrumentor(BaseInstrumentor):
         base = importlib.import_module(_SDK_MODULE)
         unwrap(base.SyncAPIClient, "request")
         unwrap(base.AsyncAPIClient, "request")
+        unwrap(base.SyncAPIClient, "_prepare_request")
+        unwrap(base.AsyncAPIClient, "_prepare_request")
         finish = self._saved.pop("finish", None)
         if finish is not None:
             base.finish_api_call_span = finish

@@ -31,6 +31,7 @@ from .attributes import sc
 from .calls import MessageCall, Tracker, decode_json
 from .fingerprint import get, given
 from .guard import safe, swallowed
+from .inflight import INFLIGHT
 from .response import message_attributes
 from .runs import current_run
 
@@ -299,6 +300,21 @@ class Hooks:
                 _detach(token)
         return self._returned(kind, call, result)
 
+    def sync_sending(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+        """Wraps ``_prepare_request``, the SDK's last step before it sends a request (all
+        generations): from here the caller waits for the network, so queued analyses
+        can run. Clients that override it (Bedrock, Vertex) join them inline instead."""
+        result = wrapped(*args, **kwargs)
+        _sending()
+        return result
+
+    async def async_sending(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> Any:
+        result = await wrapped(*args, **kwargs)
+        _sending()
+        return result
+
     def finish_hook(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
         """Wraps the SDK's ``finish_api_call_span(client, span, result)`` (2.x)."""
@@ -416,6 +432,22 @@ class Hooks:
                                       kind=SpanKind.CLIENT, attributes=attrs, start_time=now)
         span.set_status(Status(StatusCode.OK))
         span.end(end_time=now)
+
+
+def _sending() -> None:
+    """The request is built: hand the call's span to its analysis, then wake the thread."""
+    try:
+        call = _CALL.get()
+        if isinstance(call, MessageCall) and call.analysis is not None:
+            if call.own_span:
+                call.early_span = call.span
+            else:  # the SDK's span is current while it sends (``trace.use_span``)
+                span = trace.get_current_span()
+                if getattr(span, "name", None) == _SDK_CREATE:
+                    call.early_span = span
+        INFLIGHT.wake()
+    except Exception:
+        swallowed("hand over the analysis")
 
 
 def _detach(token: Any) -> None:

@@ -1,0 +1,222 @@
+"""Request analysis while the request is in flight: the queue itself, then the real SDK.
+
+The queue tests use their own :class:`InFlight`; the SDK tests use the process's, as an
+application does, and a slow emulator response (``slow:`` fault) as the network wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.emulator.helpers import text_of
+from tokentrail import semconv as sc
+from tokentrail.instrumentation import AnthropicInstrumentor, calls, run
+from tokentrail.instrumentation import attributes as at
+from tokentrail.instrumentation.inflight import InFlight
+
+from .conftest import client_kwargs, llm_spans
+
+MODEL = "claude-haiku-4-5"
+SLOW = {"x-emulator-fault": "slow:0.2"}  # the emulator holds its first byte for 200 ms
+
+
+def wait_done(task, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not task.done and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def test_tasks_run_in_submission_order_whoever_runs_them() -> None:
+    inflight = InFlight("test-order")
+    seen: list[tuple[int, int]] = []
+    tasks = []
+    for i in range(200):
+        tasks.append(inflight.submit(lambda i=i: seen.append((i, threading.get_ident()))))
+        if i == 100:
+            inflight.wake()  # the background thread takes what is queued so far ...
+    assert inflight.join(tasks[-1])  # ... and the caller the rest, in order
+    assert [i for i, _ in seen] == list(range(200))
+    assert all(t.done for t in tasks) and inflight.pending() == 0
+
+
+def test_join_runs_an_unwoken_task_in_the_caller() -> None:
+    inflight = InFlight("test-inline")
+    task = inflight.submit(threading.get_ident)
+    assert inflight.join(task)
+    assert task.result == threading.get_ident()
+
+
+def test_a_woken_task_runs_on_the_background_thread() -> None:
+    inflight = InFlight("test-background")
+    task = inflight.submit(lambda: threading.current_thread().name)
+    inflight.wake()
+    wait_done(task)
+    assert task.done and task.result == "test-background"
+    assert inflight.join(task)
+
+
+def test_a_failing_task_is_done_and_its_joiner_unharmed() -> None:
+    inflight = InFlight("test-fail")
+    task = inflight.submit(lambda: 1 / 0)
+    after = inflight.submit(lambda: "next")
+    assert inflight.join(task) and task.result is None
+    assert inflight.join(after) and after.result == "next"
+
+
+def test_join_from_inside_a_running_task_returns_without_waiting() -> None:
+    """A finalizer can end a call (and join its analysis) in the middle of a task: the
+    runner lock is not reentrant, so that join must give up, not deadlock."""
+    inflight = InFlight("test-reentrant")
+    later: list = []
+    outer = inflight.submit(lambda: inflight.join(later[0]))
+    later.append(inflight.submit(lambda: "later"))
+    assert inflight.join(outer)
+    assert outer.result is False
+    assert inflight.join(later[0]) and later[0].result == "later"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_runs_its_analyses_although_the_parent_was_mid_task() -> None:
+    inflight = InFlight("test-fork")
+    started, release = threading.Event(), threading.Event()
+
+    def blocking() -> None:
+        started.set()
+        release.wait(10)
+
+    inflight.submit(blocking)
+    inflight.wake()
+    assert started.wait(10)  # the background thread holds the runner lock now
+    pid = os.fork()
+    if pid == 0:  # child: only this thread exists; the lock it inherited is held
+        signal.alarm(10)  # a deadlock ends the child with SIGALRM, not the test run
+        task = inflight.submit(lambda: "child")
+        ok = inflight.join(task) and task.result == "child"
+        os._exit(0 if ok else 1)
+    release.set()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+# --- with the real SDK against the emulator ---
+
+def ask(tag: str) -> dict:
+    return {"role": "user", "content": text_of(30, tag)}
+
+
+def conversation(client, extra_headers=None) -> None:
+    """Two conversations, interleaved, one with a system prompt that changes."""
+    headers = extra_headers or {}
+    a, b = [ask("a1")], [ask("b1")]
+    system = [{"type": "text", "text": text_of(300, "sys"), "cache_control": {"type": "ephemeral"}}]
+    for i in range(3):
+        for messages in (a, b):
+            reply = client.messages.create(model=MODEL, max_tokens=10, messages=messages,
+                                           system=system if messages is a else "plain",
+                                           extra_headers=headers)
+            messages.append({"role": "assistant", "content": reply.content})
+            messages.append(ask(f"{i}{'ab'[messages is b]}"))
+        system = [{**system[0], "text": text_of(300, f"sys{i}")}]
+    with run("explicit"):
+        client.messages.create(model=MODEL, max_tokens=10, messages=a, extra_headers=headers)
+
+
+def normalized(exporter) -> list[dict]:
+    """Span attributes without what differs between two identical sessions (ids)."""
+    runs: dict[str, int] = {}
+    out = []
+    for span in llm_spans(exporter):
+        attrs = dict(span.attributes)
+        attrs[sc.RUN_ID] = runs.setdefault(attrs[sc.RUN_ID], len(runs))
+        for key in (sc.GEN_AI_RESPONSE_ID, "anthropic.request.id", at.CACHE_PREVIOUS_MESSAGE_ID):
+            attrs.pop(key, None)
+        out.append(attrs)
+    return out
+
+
+@pytest.mark.sdk
+def test_background_and_inline_analysis_give_the_same_spans(emu, provider, exporter) -> None:
+    anthropic = pytest.importorskip("anthropic")
+    results = []
+    for background in (True, False):
+        exporter.clear()
+        inst = AnthropicInstrumentor()
+        inst.instrument(tracer_provider=provider, analysis_thread=background)
+        try:
+            with anthropic.Anthropic(**client_kwargs(emu, provider)) as client:
+                conversation(client)
+        finally:
+            inst.uninstrument()
+        results.append(normalized(exporter))
+    background, inline = results
+    assert len(background) == 7
+    assert background == inline
+    assert [s[sc.TURN] for s in background] == [1, 1, 2, 2, 3, 3, 1]
+    assert background[2][at.CHANGE_LEVEL] == "system"  # the edited system prompt was seen
+
+
+def analysed_on(monkeypatch) -> list[str]:
+    names: list[str] = []
+    analyze = calls.Tracker.analyze
+
+    def recording(self, *args):
+        names.append(threading.current_thread().name)
+        return analyze(self, *args)
+
+    monkeypatch.setattr(calls.Tracker, "analyze", recording)
+    return names
+
+
+@pytest.mark.sdk
+def test_analysis_runs_while_the_request_is_in_flight(client, exporter, monkeypatch) -> None:
+    names = analysed_on(monkeypatch)
+    messages = [ask("q")]
+    for i in range(3):
+        reply = client.messages.create(model=MODEL, max_tokens=10, messages=messages,
+                                       extra_headers=SLOW)
+        messages += [{"role": "assistant", "content": reply.content}, ask(f"q{i}")]
+    assert names == ["tokentrail-analysis"] * 3
+    spans = llm_spans(exporter)
+    assert [s.attributes[sc.TURN] for s in spans] == [1, 2, 3]
+    assert [s.attributes[at.PREFIX_MESSAGE_COUNT] for s in spans] == [1, 3, 5]
+    assert spans[-1].attributes[at.CHANGE_LEVEL] == "none"  # a continuation, recognised
+
+
+@pytest.mark.sdk
+def test_async_analysis_runs_while_the_request_is_in_flight(async_client, exporter,
+                                                             monkeypatch) -> None:
+    names = analysed_on(monkeypatch)
+
+    async def main() -> None:
+        await asyncio.gather(*(
+            async_client.messages.create(model=MODEL, max_tokens=10, messages=[ask(f"t{i}")],
+                                         extra_headers=SLOW) for i in range(3)))
+
+    asyncio.run(main())
+    assert names == ["tokentrail-analysis"] * 3
+    spans = llm_spans(exporter)
+    assert len(spans) == 3 and all(s.attributes[at.PREFIX_MESSAGE_COUNT] == 1 for s in spans)
+
+
+@pytest.mark.sdk
+def test_analysis_thread_off_analyses_in_the_caller(emu, provider, exporter,
+                                                    monkeypatch) -> None:
+    anthropic = pytest.importorskip("anthropic")
+    monkeypatch.setenv("TOKENTRAIL_ANALYSIS_THREAD", "0")
+    names = analysed_on(monkeypatch)
+    inst = AnthropicInstrumentor()
+    inst.instrument(tracer_provider=provider)
+    try:
+        with anthropic.Anthropic(**client_kwargs(emu, provider)) as client:
+            client.messages.create(model=MODEL, max_tokens=10, messages=[ask("x")],
+                                   extra_headers=SLOW)
+    finally:
+        inst.uninstrument()
+    assert names == [threading.current_thread().name]
+    assert llm_spans(exporter)[0].attributes[sc.TURN] == 1
