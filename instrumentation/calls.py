@@ -1,10 +1,12 @@
 """One Messages API call as the instrumentation sees it: request analysis, response recording.
 
 :class:`Tracker` holds the process-wide state (threads, conversation runs, tools/system
-caches). :meth:`Tracker.begin` turns a request body into a :class:`MessageCall` with its
-run, turn and prefix attributes; the call object then records the response (or the
-stream's events, or the error) on whichever span describes the call: the SDK's own
-(anthropic 2.x native tracing) or ours (:mod:`.wrappers`).
+caches). :meth:`Tracker.begin` turns a request body into a :class:`MessageCall` and
+queues its analysis (run, turn, prefix and change attributes: :meth:`Tracker.analyze`)
+to run while the request is in flight (:mod:`.inflight`); the call object joins it when
+it needs it, and records the response (or the stream's events, or the error) on
+whichever span describes the call: the SDK's own (anthropic 2.x native tracing) or ours
+(:mod:`.wrappers`).
 """
 
 from __future__ import annotations

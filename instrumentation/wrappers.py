@@ -4,7 +4,9 @@ Every SDK method (``messages.create``, ``messages.stream``, ``count_tokens``, ba
 ``beta.messages``, ``with_raw_response``) and every client class (``Anthropic``,
 ``AsyncAnthropic``, Bedrock, Vertex, ...) ends in one of these two methods, so one
 wrapper per client kind covers them all. Requests that are not Messages endpoints pass
-straight through after one string check.
+straight through after one string check. ``_prepare_request``, the last step before a
+request goes out, is wrapped too: from there the caller waits for the network, and the
+request's analysis runs meanwhile (:mod:`.inflight`).
 
 Where the SDK traces natively (2.x, a tracer configured), the SDK's span is enriched:
 ``anthropic._base_client.finish_api_call_span`` is wrapped so the request and response

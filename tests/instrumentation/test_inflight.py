@@ -220,3 +220,19 @@ def test_analysis_thread_off_analyses_in_the_caller(emu, provider, exporter,
         inst.uninstrument()
     assert names == [threading.current_thread().name]
     assert llm_spans(exporter)[0].attributes[sc.TURN] == 1
+
+
+@pytest.mark.sdk
+def test_a_call_that_fails_before_sending_leaves_nothing_queued(client, exporter) -> None:
+    """The SDK raises while building the request (an unserialisable body): the error
+    reaches the caller unchanged, and the analysis queued for that call runs, in order,
+    with the next call's instead of staying in the queue."""
+    from tokentrail.instrumentation.inflight import INFLIGHT
+
+    with pytest.raises(TypeError):
+        client.messages.create(model=MODEL, max_tokens=10, messages=[ask("x")],
+                               metadata={"user_id": object()})
+    client.messages.create(model=MODEL, max_tokens=10, messages=[ask("y")], extra_headers=SLOW)
+    assert INFLIGHT.pending() == 0
+    (span,) = llm_spans(exporter)
+    assert span.attributes[sc.TURN] == 1 and span.attributes[at.PREFIX_MESSAGE_COUNT] == 1
