@@ -10,9 +10,11 @@ real call the analysis is finished long before the response, and the caller pays
 for queueing it.
 
 When the result is needed before the background thread has taken it (a cached or mocked
-response, no network wait), the joining thread runs the queued analyses itself. Either
-way analyses run one at a time, in submission order: a sequential agent's call N+1 sees
-call N's conversation state exactly as when the analysis ran inline.
+response, no network wait), the joining thread runs the queued analyses itself; when
+that keeps happening, the thread is no longer woken (it would cost a syscall and a GIL
+switch for nothing) except to probe now and then. Either way analyses run one at a
+time, in submission order: a sequential agent's call N+1 sees call N's conversation
+state exactly as when the analysis ran inline.
 
 One queue and one daemon thread per process, started with the first call. The thread
 holds no state of its own: after ``fork`` the child starts a new one on demand, and at
@@ -31,6 +33,9 @@ from queue import SimpleQueue
 from typing import Any
 
 from .guard import swallowed
+
+MISSES_TO_PAUSE = 8  # consecutive calls whose analysis the thread did not reach in time
+PROBE_EVERY = 64  # while paused, wake the thread for one call in this many
 
 
 class Task:
@@ -67,6 +72,8 @@ class InFlight:
         self._queue: deque[Task] = deque()
         self._seq = itertools.count(1)
         self._released = 0  # the background thread takes tasks up to this ``seq``
+        self._misses = 0  # consecutive joins that found a released task not started
+        self._paused = 0  # wakes skipped while paused
         self._runner = threading.Lock()  # held while a task runs: one at a time, in order
         self._owner: int | None = None  # the thread holding _runner
         self._wake: SimpleQueue[None] = SimpleQueue()
@@ -91,11 +98,20 @@ class InFlight:
         being built.
         """
         queue = self._queue
-        if queue:
-            self._released = max(self._released, queue[-1].seq)
-            if self._worker is None:
-                self._start()
-            self._wake.put(None)
+        if not queue:
+            return
+        if self._misses >= MISSES_TO_PAUSE:
+            # Responses keep coming back before the thread can start (no network wait:
+            # a local cache, a mock transport): waking it only costs a syscall and a GIL
+            # switch later. The callers run their analyses; every PROBE_EVERY-th call
+            # tries the thread again.
+            self._paused += 1
+            if self._paused % PROBE_EVERY:
+                return
+        self._released = max(self._released, queue[-1].seq)
+        if self._worker is None:
+            self._start()
+        self._wake.put(None)
 
     def join(self, task: Task) -> bool:
         """Wait for ``task``, running queued tasks here if nobody else is; whether it ran.
@@ -105,6 +121,7 @@ class InFlight:
         that ends that way simply goes without its analysis.
         """
         if task.done:
+            self._misses = 0
             return True
         me = threading.get_ident()
         if self._owner == me:
@@ -112,6 +129,8 @@ class InFlight:
         with self._runner:
             self._owner = me
             try:
+                if not task.done and task.seq <= self._released:
+                    self._misses += 1  # woken for it, and yet it had not started
                 queue = self._queue
                 while not task.done and queue:
                     queue.popleft().run()

@@ -81,6 +81,38 @@ def test_join_from_inside_a_running_task_returns_without_waiting() -> None:
     assert inflight.join(later[0]) and later[0].result == "later"
 
 
+def test_the_thread_is_paused_while_responses_outrun_it(monkeypatch) -> None:
+    """No network wait: every call joins its analysis before the thread could start it.
+    After MISSES_TO_PAUSE such calls the thread is no longer woken, except to probe once
+    every PROBE_EVERY calls; one call that finds its analysis done resumes it."""
+    from tokentrail.instrumentation import inflight as module
+
+    inflight = InFlight("test-pause")
+    monkeypatch.setattr(inflight, "_start", lambda: None)  # a thread that never gets the GIL
+
+    def call() -> bool:
+        """One call: queue, wake, join; whether the wake released the task."""
+        task = inflight.submit(lambda: None)
+        inflight.wake()
+        released = task.seq <= inflight._released
+        assert inflight.join(task)
+        return released
+
+    assert all(call() for _ in range(module.MISSES_TO_PAUSE))
+    released = [call() for _ in range(3 * module.PROBE_EVERY)]
+    assert sum(released) == 3  # the probes
+    assert released.index(True) == module.PROBE_EVERY - 1
+    # A probe that the thread wins (its task done before the join) resumes waking.
+    task = inflight.submit(lambda: None)
+    for _ in range(module.PROBE_EVERY):
+        inflight.wake()
+        if task.seq <= inflight._released:
+            break
+    task.run()  # as the thread would have
+    assert inflight.join(task)
+    assert all(call() for _ in range(module.MISSES_TO_PAUSE))
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_a_forked_child_runs_its_analyses_although_the_parent_was_mid_task() -> None:
     inflight = InFlight("test-fork")
