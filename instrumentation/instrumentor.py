@@ -73,8 +73,11 @@ class AnthropicInstrumentor(BaseInstrumentor):
         hooks = Hooks(Tracker(settings), tracer)
         wrap_function_wrapper(base, "SyncAPIClient.request", hooks.sync_request)
         wrap_function_wrapper(base, "AsyncAPIClient.request", hooks.async_request)
-        wrap_function_wrapper(base, "SyncAPIClient._prepare_request", hooks.sync_sending)
-        wrap_function_wrapper(base, "AsyncAPIClient._prepare_request", hooks.async_sending)
+        # A private hook of the SDK's (0.18 to 2.x): without it, analyses run at the join.
+        if hasattr(base.SyncAPIClient, "_prepare_request"):
+            wrap_function_wrapper(base, "SyncAPIClient._prepare_request", hooks.sync_sending)
+        if hasattr(base.AsyncAPIClient, "_prepare_request"):
+            wrap_function_wrapper(base, "AsyncAPIClient._prepare_request", hooks.async_sending)
         finish = getattr(base, "finish_api_call_span", None)
         if finish is not None:  # anthropic 2.x native tracing
             self._saved = {"finish": finish}
