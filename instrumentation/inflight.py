@@ -157,6 +157,10 @@ class InFlight:
         except Exception:  # e.g. at interpreter shutdown: joiners run the tasks
             swallowed("start the analysis thread")
 
+    def resume(self) -> None:
+        """Wake the thread again from the next call on, even if it was paused."""
+        self._misses = 0
+
     def pending(self) -> int:
         """Tasks queued and not yet started (for tests and diagnostics)."""
         return len(self._queue)

@@ -194,6 +194,11 @@ def test_background_and_inline_analysis_give_the_same_spans(emu, provider, expor
 
 
 def analysed_on(monkeypatch) -> list[str]:
+    """Record the thread each analysis runs on, from a thread that is not paused (earlier
+    tests with fast responses may have paused it: the pause is per process)."""
+    from tokentrail.instrumentation.inflight import INFLIGHT
+
+    INFLIGHT.resume()
     names: list[str] = []
     analyze = calls.Tracker.analyze
 
