@@ -273,3 +273,51 @@ def test_a_call_that_fails_before_sending_leaves_nothing_queued(client, exporter
     assert INFLIGHT.pending() == 0
     (span,) = llm_spans(exporter)
     assert span.attributes[sc.TURN] == 1 and span.attributes[at.PREFIX_MESSAGE_COUNT] == 1
+
+
+@pytest.mark.sdk
+@pytest.mark.parametrize("background", [True, False], ids=["analysis-thread", "inline"])
+def test_the_callers_work_does_not_grow_with_the_conversation(emu, provider, exporter,
+                                                              background) -> None:
+    """Counted, not timed (timings on late turns mostly measure cache state): the Python
+    calls into tokentrail's code on the caller's thread are the same on turn 120 as on
+    turn 6; with the analysis inline, that includes the whole analysis."""
+    import sys
+
+    anthropic = pytest.importorskip("anthropic")
+    from tokentrail.instrumentation.inflight import INFLIGHT
+
+    package = os.path.dirname(calls.__file__) + os.sep
+    inst = AnthropicInstrumentor()
+    inst.instrument(tracer_provider=provider, analysis_thread=background)
+    counts: dict[int, int] = {}
+    try:
+        with anthropic.Anthropic(**client_kwargs(emu, provider)) as client:
+            messages: list = []
+            for turn in range(1, 121):
+                messages.append({"role": "user", "content": text_of(100, f"u{turn}")})
+                profiled = turn in (6, 120)
+                seen = 0
+
+                def profile(frame, event, arg):
+                    nonlocal seen
+                    if event == "call" and frame.f_code.co_filename.startswith(package):
+                        seen += 1
+
+                if profiled:
+                    INFLIGHT.resume()
+                    sys.setprofile(profile)
+                try:
+                    reply = client.messages.create(model=MODEL, max_tokens=10, messages=messages,
+                                                   extra_headers=SLOW if profiled else None)
+                finally:
+                    sys.setprofile(None)
+                if profiled:
+                    counts[turn] = seen
+                messages.append({"role": "assistant", "content": reply.content})
+    finally:
+        inst.uninstrument()
+    assert counts[6] > 10
+    assert counts[120] == counts[6]
+    spans = llm_spans(exporter)
+    assert len(spans) == 120 and spans[-1].attributes[at.PREFIX_MESSAGE_COUNT] == 239
