@@ -109,7 +109,7 @@ def setup(mode: str, network_s: float = 0.0):
 class OwnTimer:
     """Time spent inside tokentrail's hooks, minus the SDK code they call (bench only).
 
-    Patches ``Hooks.sync_request``, ``Hooks.sync_sending`` and ``Hooks.finish_hook``
+    Patches ``Hooks.sync_request``, ``Hooks.request_built`` and ``Hooks.finish_hook``
     before ``instrument()`` binds them (time on the analysis thread is not the caller's:
     the paired CPU row counts it); the library itself has no timing code, so this costs
     nothing elsewhere.
@@ -122,7 +122,7 @@ class OwnTimer:
         clock = time.perf_counter_ns
         hooks = wrappers.Hooks
         sync_request, finish_hook, sending = (hooks.sync_request, hooks.finish_hook,
-                                              hooks.sync_sending)
+                                              hooks.request_built)
         timer = self
 
         def timed(original: Callable[..., object]) -> Callable[..., object]:
@@ -146,13 +146,13 @@ class OwnTimer:
 
         hooks.sync_request = timed(sync_request)
         hooks.finish_hook = timed(finish_hook)
-        hooks.sync_sending = timed(sending)
+        hooks.request_built = timed(sending)
 
 
 class Switch:
     """Installs or removes tokentrail's patches between two calls (bench only).
 
-    ``instrument()`` replaces ``SyncAPIClient.request`` and ``_prepare_request`` (and, on
+    ``instrument()`` replaces ``SyncAPIClient.request`` and ``BaseClient._build_request`` (and, on
     2.x, ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
     functions back, ``on()`` the wrappers. A call made "off" is exactly the SDK with its
     native tracing, in the same process, right next to the call made "on".
@@ -167,16 +167,15 @@ class Switch:
 
     def _current(self) -> tuple[object, object, object]:
         base = self.base
-        client = base.SyncAPIClient.__dict__
-        return (client["request"], client["_prepare_request"],
+        return (base.SyncAPIClient.__dict__["request"], base.BaseClient.__dict__["_build_request"],
                 getattr(base, "finish_api_call_span", None))
 
     def installed(self) -> None:
         self.ours = self._current()
 
-    def _put(self, request: object, sending: object, finish: object) -> None:
+    def _put(self, request: object, built: object, finish: object) -> None:
         self.base.SyncAPIClient.request = request
-        self.base.SyncAPIClient._prepare_request = sending
+        self.base.BaseClient._build_request = built
         if finish is not None:
             self.base.finish_api_call_span = finish
 

@@ -73,11 +73,10 @@ class AnthropicInstrumentor(BaseInstrumentor):
         hooks = Hooks(Tracker(settings), tracer)
         wrap_function_wrapper(base, "SyncAPIClient.request", hooks.sync_request)
         wrap_function_wrapper(base, "AsyncAPIClient.request", hooks.async_request)
-        # A private hook of the SDK's (0.18 to 2.x): without it, analyses run at the join.
-        if hasattr(base.SyncAPIClient, "_prepare_request"):
-            wrap_function_wrapper(base, "SyncAPIClient._prepare_request", hooks.sync_sending)
-        if hasattr(base.AsyncAPIClient, "_prepare_request"):
-            wrap_function_wrapper(base, "AsyncAPIClient._prepare_request", hooks.async_sending)
+        # A private method of the SDK's (0.18 to 2.x, shared by every client class, sync
+        # and async): without it, analyses run at the join.
+        if hasattr(base.BaseClient, "_build_request"):
+            wrap_function_wrapper(base, "BaseClient._build_request", hooks.request_built)
         finish = getattr(base, "finish_api_call_span", None)
         if finish is not None:  # anthropic 2.x native tracing
             self._saved = {"finish": finish}
@@ -92,8 +91,7 @@ class AnthropicInstrumentor(BaseInstrumentor):
         base = importlib.import_module(_SDK_MODULE)
         unwrap(base.SyncAPIClient, "request")
         unwrap(base.AsyncAPIClient, "request")
-        unwrap(base.SyncAPIClient, "_prepare_request")
-        unwrap(base.AsyncAPIClient, "_prepare_request")
+        unwrap(base.BaseClient, "_build_request")
         finish = self._saved.pop("finish", None)
         if finish is not None:
             base.finish_api_call_span = finish

@@ -4,9 +4,9 @@ Every SDK method (``messages.create``, ``messages.stream``, ``count_tokens``, ba
 ``beta.messages``, ``with_raw_response``) and every client class (``Anthropic``,
 ``AsyncAnthropic``, Bedrock, Vertex, ...) ends in one of these two methods, so one
 wrapper per client kind covers them all. Requests that are not Messages endpoints pass
-straight through after one string check. ``_prepare_request``, the last step before a
-request goes out, is wrapped too: from there the caller waits for the network, and the
-request's analysis runs meanwhile (:mod:`.inflight`).
+straight through after one string check. ``BaseClient._build_request`` is wrapped too:
+once the request is built, the caller soon waits for the network, and the request's
+analysis runs meanwhile (:mod:`.inflight`).
 
 Where the SDK traces natively (2.x, a tracer configured), the SDK's span is enriched:
 ``anthropic._base_client.finish_api_call_span`` is wrapped so the request and response
@@ -302,18 +302,13 @@ class Hooks:
                 _detach(token)
         return self._returned(kind, call, result)
 
-    def sync_sending(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> Any:
-        """Wraps ``_prepare_request``, the SDK's last step before it sends a request (all
-        generations): from here the caller waits for the network, so queued analyses
-        can run. Clients that override it (Bedrock, Vertex) join them inline instead."""
+    def request_built(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+        """Wraps ``BaseClient._build_request`` (every client class, sync and async, all
+        generations): the body is encoded, what is left before the network wait is
+        signing or auth headers (``_prepare_request``) and the send itself, so queued
+        analyses can run now."""
         result = wrapped(*args, **kwargs)
-        _sending()
-        return result
-
-    async def async_sending(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
-                            kwargs: dict[str, Any]) -> Any:
-        result = await wrapped(*args, **kwargs)
         _sending()
         return result
 
