@@ -156,6 +156,7 @@ class InFlight:
             self._worker = worker
         except Exception:  # e.g. at interpreter shutdown: joiners run the tasks
             swallowed("start the analysis thread")
+            self._misses = MISSES_TO_PAUSE  # retry only when the pause probes
 
     def resume(self) -> None:
         """Wake the thread again from the next call on, even if it was paused."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -18,7 +19,8 @@ from tests.emulator.helpers import text_of
 from tokentrail import semconv as sc
 from tokentrail.instrumentation import AnthropicInstrumentor, calls, run
 from tokentrail.instrumentation import attributes as at
-from tokentrail.instrumentation.inflight import InFlight
+from tokentrail.instrumentation import inflight as inflight_module
+from tokentrail.instrumentation.inflight import INFLIGHT, InFlight
 
 from .conftest import client_kwargs, llm_spans
 
@@ -85,8 +87,6 @@ def test_the_thread_is_paused_while_responses_outrun_it(monkeypatch) -> None:
     """No network wait: every call joins its analysis before the thread could start it.
     After MISSES_TO_PAUSE such calls the thread is no longer woken, except to probe once
     every PROBE_EVERY calls; one call that finds its analysis done resumes it."""
-    from tokentrail.instrumentation import inflight as module
-
     inflight = InFlight("test-pause")
     monkeypatch.setattr(inflight, "_start", lambda: None)  # a thread that never gets the GIL
 
@@ -98,19 +98,19 @@ def test_the_thread_is_paused_while_responses_outrun_it(monkeypatch) -> None:
         assert inflight.join(task)
         return released
 
-    assert all(call() for _ in range(module.MISSES_TO_PAUSE))
-    released = [call() for _ in range(3 * module.PROBE_EVERY)]
+    assert all(call() for _ in range(inflight_module.MISSES_TO_PAUSE))
+    released = [call() for _ in range(3 * inflight_module.PROBE_EVERY)]
     assert sum(released) == 3  # the probes
-    assert released.index(True) == module.PROBE_EVERY - 1
+    assert released.index(True) == inflight_module.PROBE_EVERY - 1
     # A probe that the thread wins (its task done before the join) resumes waking.
     task = inflight.submit(lambda: None)
-    for _ in range(module.PROBE_EVERY):
+    for _ in range(inflight_module.PROBE_EVERY):
         inflight.wake()
         if task.seq <= inflight._released:
             break
     task.run()  # as the thread would have
     assert inflight.join(task)
-    assert all(call() for _ in range(module.MISSES_TO_PAUSE))
+    assert all(call() for _ in range(inflight_module.MISSES_TO_PAUSE))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
@@ -196,8 +196,6 @@ def test_background_and_inline_analysis_give_the_same_spans(emu, provider, expor
 def analysed_on(monkeypatch) -> list[str]:
     """Record the thread each analysis runs on, from a thread that is not paused (earlier
     tests with fast responses may have paused it: the pause is per process)."""
-    from tokentrail.instrumentation.inflight import INFLIGHT
-
     INFLIGHT.resume()
     names: list[str] = []
     analyze = calls.Tracker.analyze
@@ -264,8 +262,6 @@ def test_a_call_that_fails_before_sending_leaves_nothing_queued(client, exporter
     """The SDK raises while building the request (an unserialisable body): the error
     reaches the caller unchanged, and the analysis queued for that call runs, in order,
     with the next call's instead of staying in the queue."""
-    from tokentrail.instrumentation.inflight import INFLIGHT
-
     with pytest.raises(TypeError):
         client.messages.create(model=MODEL, max_tokens=10, messages=[ask("x")],
                                metadata={"user_id": object()})
@@ -282,11 +278,7 @@ def test_the_callers_work_does_not_grow_with_the_conversation(emu, provider, exp
     """Counted, not timed (timings on late turns mostly measure cache state): the Python
     calls into tokentrail's code on the caller's thread are the same on turn 120 as on
     turn 6; with the analysis inline, that includes the whole analysis."""
-    import sys
-
     anthropic = pytest.importorskip("anthropic")
-    from tokentrail.instrumentation.inflight import INFLIGHT
-
     package = os.path.dirname(calls.__file__) + os.sep
     inst = AnthropicInstrumentor()
     inst.instrument(tracer_provider=provider, analysis_thread=background)
