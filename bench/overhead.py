@@ -152,8 +152,8 @@ class OwnTimer:
 class Switch:
     """Installs or removes tokentrail's patches between two calls (bench only).
 
-    ``instrument()`` replaces ``SyncAPIClient.request`` and ``BaseClient._build_request`` (and, on
-    2.x, ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
+    ``instrument()`` replaces ``SyncAPIClient.request`` and ``BaseClient._build_request``
+    (and, on 2.x, ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
     functions back, ``on()`` the wrappers. A call made "off" is exactly the SDK with its
     native tracing, in the same process, right next to the call made "on".
     """
@@ -167,7 +167,8 @@ class Switch:
 
     def _current(self) -> tuple[object, object, object]:
         base = self.base
-        return (base.SyncAPIClient.__dict__["request"], base.BaseClient.__dict__["_build_request"],
+        return (base.SyncAPIClient.__dict__["request"],
+                base.BaseClient.__dict__["_build_request"],
                 getattr(base, "finish_api_call_span", None))
 
     def installed(self) -> None:
