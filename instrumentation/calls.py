@@ -12,7 +12,9 @@ whichever span describes the call: the SDK's own (anthropic 2.x native tracing) 
 from __future__ import annotations
 
 import json
+import os
 import time
+import weakref
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -51,6 +53,15 @@ class Tracker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.forget()
+        _trackers.add(self)
+
+    def forget(self) -> None:
+        """Start over: no threads, conversation runs or tools/system fingerprints.
+
+        Run in a forked child: the analysis thread may have held the locks, halfway
+        through an update, when the parent forked, and does not exist in the child.
+        """
         self.threads = ThreadTable()
         self.conversations = ConversationRuns()
         self.tools_cache = new_tools_cache()
@@ -160,6 +171,18 @@ class Tracker:
         if settings.capture_content:
             attrs.update(_content_attributes(body, messages, settings.max_content_bytes))
         return Analysis(run, thread, previous_id, attrs)
+
+
+_trackers: weakref.WeakSet[Tracker] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for tracker in list(_trackers):
+        tracker.forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Analysis(NamedTuple):

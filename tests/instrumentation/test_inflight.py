@@ -136,6 +136,36 @@ def test_a_forked_child_runs_its_analyses_although_the_parent_was_mid_task() -> 
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_analyses_although_the_parent_held_the_tracker_lock() -> None:
+    """The analysis thread holds the tracker's lock while it updates the conversation
+    state; a fork at that moment must not leave the child's calls waiting forever."""
+    from tokentrail.instrumentation.config import Settings
+
+    tracker = calls.Tracker(Settings())
+    held, release = threading.Event(), threading.Event()
+
+    def analysis_in_progress() -> None:
+        with tracker.threads.lock:
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=analysis_in_progress)
+    thread.start()
+    assert held.wait(10)
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(10)
+        call = tracker.begin({"model": MODEL, "max_tokens": 5,
+                              "messages": [{"role": "user", "content": "hi"}]}, None, False)
+        call.ready()
+        os._exit(0 if call.attrs.get(sc.TURN) == 1 else 1)
+    release.set()
+    thread.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 # --- with the real SDK against the emulator ---
 
 def ask(tag: str) -> dict:
