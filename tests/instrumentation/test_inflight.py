@@ -343,3 +343,27 @@ def test_the_callers_work_does_not_grow_with_the_conversation(emu, provider, exp
     assert counts[120] == counts[6]
     spans = llm_spans(exporter)
     assert len(spans) == 120 and spans[-1].attributes[at.PREFIX_MESSAGE_COUNT] == 239
+
+
+@pytest.mark.sdk
+def test_concurrent_threads_keep_their_conversations(client, exporter) -> None:
+    """Four threads, each its own three-turn conversation, all in flight at once: the
+    queue serves them in whatever order they come, and each keeps its run and turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def agent(name: str) -> None:
+        messages = [ask(f"{name}0")]
+        for i in range(3):
+            reply = client.messages.create(model=MODEL, max_tokens=10, messages=messages,
+                                           extra_headers={"x-emulator-fault": "slow:0.05"})
+            messages += [{"role": "assistant", "content": reply.content}, ask(f"{name}{i + 1}")]
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(agent, ["a", "b", "c", "d"]))
+    by_run: dict[str, list[tuple[int, int]]] = {}
+    for span in llm_spans(exporter):
+        a = span.attributes
+        by_run.setdefault(a[sc.RUN_ID], []).append((a[sc.TURN], a[at.PREFIX_MESSAGE_COUNT]))
+    assert len(by_run) == 4
+    assert all(sorted(turns) == [(1, 1), (2, 3), (3, 5)] for turns in by_run.values())
+    assert INFLIGHT.pending() == 0
