@@ -12,9 +12,7 @@ whichever span describes the call: the SDK's own (anthropic 2.x native tracing) 
 from __future__ import annotations
 
 import json
-import os
 import time
-import weakref
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -32,6 +30,7 @@ from .fingerprint import (
     new_tools_cache,
     params_hash,
 )
+from .forks import reset_in_child
 from .guard import swallowed
 from .inflight import INFLIGHT, Task
 from .prefix import LastCall, change_attributes, prefix_attributes
@@ -54,7 +53,7 @@ class Tracker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.forget()
-        _trackers.add(self)
+        reset_in_child(self.forget)
 
     def forget(self) -> None:
         """Start over: no threads, conversation runs or tools/system fingerprints.
@@ -171,18 +170,6 @@ class Tracker:
         if settings.capture_content:
             attrs.update(_content_attributes(body, messages, settings.max_content_bytes))
         return Analysis(run, thread, previous_id, attrs)
-
-
-_trackers: weakref.WeakSet[Tracker] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for tracker in list(_trackers):
-        tracker.forget()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Analysis(NamedTuple):

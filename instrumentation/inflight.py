@@ -24,7 +24,6 @@ interpreter exit nothing is lost, because every call joins its own analysis.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import weakref
 from collections import deque
@@ -32,6 +31,7 @@ from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
 
+from .forks import reset_in_child
 from .guard import swallowed
 
 MISSES_TO_PAUSE = 8  # consecutive calls whose analysis the thread did not reach in time
@@ -66,7 +66,7 @@ class InFlight:
     def __init__(self, name: str = "tokentrail-analysis") -> None:
         self._name = name
         self._reset()
-        _instances.add(self)
+        reset_in_child(self._reset)
 
     def _reset(self) -> None:
         self._queue: deque[Task] = deque()
@@ -179,19 +179,6 @@ def _work(ref: weakref.ReferenceType[InFlight], wake: SimpleQueue[None]) -> None
             swallowed("drain the analysis queue")
         del inflight
 
-
-_instances: weakref.WeakSet[InFlight] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    # Only the forking thread survives a fork: locks the worker held stay held, and the
-    # queued tasks belong to the parent's calls.
-    for inflight in list(_instances):
-        inflight._reset()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 INFLIGHT = InFlight()
 """The process's queue; every tracker shares it (order across trackers does not matter)."""
