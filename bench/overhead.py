@@ -207,20 +207,18 @@ class Evictor:
             self.buffer[::64] = self.zeros
 
 
-class Meter:
-    """One call's latency without the mock server's "network" time, and its CPU time.
+def metered(create: Callable[..., object], **kwargs: object) -> tuple[int, int, object]:
+    """One call's latency without the mock server's "network" time, its CPU time, result.
 
     Latency is what the caller waits for minus what the server took (``--network-ms``,
     measured in the handler): what the SDK and the tracing spend. CPU is the process's,
     all threads, so work that tracing moves off the caller's path is still counted.
     """
-
-    def __call__(self, create: Callable[..., object], **kwargs: object) -> tuple[int, int, object]:
-        server0, cpu0 = SERVER.ns, time.process_time_ns()
-        t0 = time.perf_counter_ns()
-        out = create(**kwargs)
-        wall = time.perf_counter_ns() - t0
-        return wall - (SERVER.ns - server0), time.process_time_ns() - cpu0, out
+    server0, cpu0 = SERVER.ns, time.process_time_ns()
+    t0 = time.perf_counter_ns()
+    out = create(**kwargs)
+    wall = time.perf_counter_ns() - t0
+    return wall - (SERVER.ns - server0), time.process_time_ns() - cpu0, out
 
 
 def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float) -> dict:
@@ -231,15 +229,14 @@ def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float) -> 
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
                "cache_control": {"type": "ephemeral"}}]
     short = [{"role": "user", "content": "Hi"}]
-    meter = Meter()
 
     def pair(i: int, **kwargs: object) -> tuple[int, int, object]:
         times, cpus, reply = {}, {}, None
         for on in ((True, False) if i % 2 else (False, True)):
             (switch.on if on else switch.off)()
             evict()
-            times[on], cpus[on], out = meter(client.messages.create,
-                                             model="claude-sonnet-4-6", **kwargs)
+            times[on], cpus[on], out = metered(client.messages.create,
+                                               model="claude-sonnet-4-6", **kwargs)
             reply = out if on else reply
         return times[True] - times[False], cpus[True] - cpus[False], reply
 
@@ -295,13 +292,12 @@ def measure(mode: str, calls: int, turns: int, cold: bool = False,
     short = [{"role": "user", "content": "Hi"}]
     for _ in range(30):  # warm-up: imports, caches, lazy tracers
         client.messages.create(model="claude-sonnet-4-6", max_tokens=10, messages=short)
-    meter = Meter()
     short_times, short_own = [], []
     for _ in range(calls):
         evict()
         own0 = timer.ns if timer else 0
-        wall, _cpu, _ = meter(client.messages.create, model="claude-sonnet-4-6",
-                              max_tokens=10, messages=short)
+        wall, _cpu, _ = metered(client.messages.create, model="claude-sonnet-4-6",
+                                max_tokens=10, messages=short)
         short_times.append(wall)
         short_own.append((timer.ns if timer else 0) - own0)
     messages: list = []
@@ -310,8 +306,8 @@ def measure(mode: str, calls: int, turns: int, cold: bool = False,
         messages.append({"role": "user", "content": f"{i}: {USER_TURN}"})
         evict()
         own0 = timer.ns if timer else 0
-        wall, _cpu, reply = meter(client.messages.create, model="claude-sonnet-4-6",
-                                  max_tokens=100, system=system, messages=messages)
+        wall, _cpu, reply = metered(client.messages.create, model="claude-sonnet-4-6",
+                                    max_tokens=100, system=system, messages=messages)
         conv_times.append(wall)
         conv_own.append((timer.ns if timer else 0) - own0)
         messages.append({"role": "assistant", "content": reply.content})

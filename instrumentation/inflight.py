@@ -1,9 +1,9 @@
 """Request analysis while the request is in flight.
 
 Analysing a Messages request (thread match, fingerprints of the new messages, prefix
-and change attributes) costs 50-150 µs of Python per call. Once it has sent the request,
-the SDK waits for the API (0.3-30 s) with the GIL released. So the analysis is queued to one
-background thread when a call starts and *joined* when its result is first needed: at
+and change attributes) costs 50-150 µs of Python per call. Once it has sent the
+request, the SDK waits for the API (0.3-30 s) with the GIL released. So the analysis is
+queued to one background thread when a call starts and *joined* when its result is first needed: at
 the latest when the response is recorded, before the span ends. The thread is woken
 when the SDK has built the request and is about to send it (:meth:`InFlight.wake`); in a
 real call the analysis is finished long before the response, and the caller pays only
@@ -16,8 +16,8 @@ switch for nothing) except to probe now and then. Either way analyses run one at
 time, in submission order: a sequential agent's call N+1 sees call N's conversation
 state exactly as when the analysis ran inline.
 
-One queue and one daemon thread per process, started the first time it is woken. The thread
-holds no state of its own: after ``fork`` the child starts a new one on demand, and at
+One queue and one daemon thread per process, started the first time it is woken. The
+thread holds no state of its own: after ``fork`` the child starts a new one on demand, and at
 interpreter exit nothing is lost, because every call joins its own analysis.
 """
 
