@@ -1,7 +1,7 @@
 """``tokentrail import claude-code``: Claude Code transcripts into the store.
 
 Claude Code keeps every session as JSON lines under
-``~/.claude/projects/<cwd-slug>/<session-id>.jsonl`` (FACTS §5); its assistant lines
+``~/.claude/projects/<cwd-slug>/<session-id>.jsonl`` (docs/facts.md §5); its assistant lines
 carry ``message.usage`` in Anthropic's convention. Each API call becomes one OTLP
 log record (scope ``tokentrail.import.claude_code``), so transcripts take the same
 path as live telemetry: raw ``otel_logs`` rows, then the SQL normalisation into

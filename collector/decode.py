@@ -4,7 +4,7 @@ Protobuf bodies go straight to the generated classes of ``opentelemetry-proto``.
 JSON bodies go through protobuf's own ``json_format`` too, with one fix first:
 OTLP/JSON writes trace and span ids as **hex**, while ``json_format`` would read
 ``bytes`` fields as base64 and silently corrupt them (OTLP spec, "JSON Protobuf
-Encoding"; FACTS §6). So ids are rewritten hex -> base64 before parsing.
+Encoding"; docs/facts.md §6). So ids are rewritten hex -> base64 before parsing.
 """
 
 from __future__ import annotations

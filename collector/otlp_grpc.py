@@ -4,7 +4,7 @@ metrics services, on grpc.aio in the same event loop as the HTTP servers.
 Handlers take raw bytes (no generated deserializer) so that a malformed message
 gets INVALID_ARGUMENT with the reason, like HTTP's 400. Overload and store failures
 answer UNAVAILABLE with a ``google.rpc.RetryInfo`` detail, which exporters retry
-(FACTS §6). Size limits and gzip are gRPC's own (``grpc.max_receive_message_length``).
+(docs/facts.md §6). Size limits and gzip are gRPC's own (``grpc.max_receive_message_length``).
 """
 
 from __future__ import annotations

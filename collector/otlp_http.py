@@ -1,7 +1,7 @@
 """The OTLP/HTTP receiver (port 4318): POST /v1/{traces,logs,metrics}, protobuf or
 JSON, gzip.
 
-Behaviour follows the OTLP specification (FACTS §6): the response is encoded like
+Behaviour follows the OTLP specification (docs/facts.md §6): the response is encoded like
 the request; 400 with a ``google.rpc.Status`` reason for bad data (not retried by
 exporters), 413 past the body limit (also after decompression), 415 for an unknown
 media type, 429 with ``Retry-After`` when the writer's queue is full and 503 with

@@ -1,6 +1,6 @@
 """The batching writer between the receivers and the store.
 
-ClickHouse wants few large inserts (FACTS §7: batches of 10k-100k rows, about one
+ClickHouse wants few large inserts (docs/facts.md §7: batches of 10k-100k rows, about one
 insert per second per table; measured here, an insert into otel_traces costs ~20 ms
 before its first row), while OTLP clients send many small requests and must get
 their 200 only once their data is durable. So requests hand their data to one writer

@@ -3,7 +3,7 @@
 Offline, free, deterministic Claude calls for tests, demos and benchmarks: the real
 ``anthropic`` SDK and Claude Code talk to it over HTTP (``base_url`` /
 ``ANTHROPIC_BASE_URL``), and its usage numbers follow the prompt-cache rules of
-FACTS §1 (see ``cache.py``) with a documented token estimate (``tokens.py``).
+docs/facts.md §1 (see ``cache.py``) with a documented token estimate (``tokens.py``).
 
     from tokentrail.emulator import running_emulator, Clock
     with running_emulator(clock=Clock(frozen=True)) as emu:

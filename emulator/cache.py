@@ -1,4 +1,4 @@
-"""The prompt-cache model: the rules of FACTS §1, written so they can be checked by eye.
+"""The prompt-cache model: the rules of docs/facts.md §1, written so they can be checked by eye.
 
 1. The prefix is ``tools`` → ``system`` → ``messages`` (see ``prefix.py``, which also
    folds the level-invalidating parameters into each block's key).
@@ -35,7 +35,7 @@ from .prefix import CacheControl, Prefix
 MAX_BREAKPOINTS = 4
 LOOKBACK_BLOCKS = 20
 
-# Minimum cacheable prefix in tokens (FACTS §1, platform docs "prompt-caching").
+# Minimum cacheable prefix in tokens (docs/facts.md §1, platform docs "prompt-caching").
 MIN_CACHEABLE_TOKENS: dict[str, int] = {
     "claude-opus-4-7": 4096,
     "claude-opus-4-6": 4096,
@@ -54,7 +54,7 @@ MIN_CACHEABLE_TOKENS: dict[str, int] = {
     "claude-opus-4-0": 1024,
 }
 DEFAULT_MIN_CACHEABLE_TOKENS = 1024
-"""For models FACTS §1 does not list (newer ids included): the lowest documented
+"""For models docs/facts.md §1 does not list (newer ids included): the lowest documented
 minimum, so that caching is visible rather than silently swallowed. Overridable per
 emulator (``PromptCache(min_cacheable_tokens={...})``)."""
 

@@ -143,7 +143,7 @@ class Emulator:
     def authenticate(self, headers: dict[str, str]) -> str:
         """The workspace of a request: its ``anthropic-workspace-id`` or its API key.
 
-        Caches are isolated per workspace (FACTS §1). Without an explicit workspace
+        Caches are isolated per workspace (docs/facts.md §1). Without an explicit workspace
         header every API key is its own workspace.
         """
         key = headers.get("x-api-key")

@@ -1,6 +1,6 @@
 """The model list served at ``GET /v1/models``.
 
-Ids are those of the anthropic SDK 2.12 model list plus the older families FACTS §1
+Ids are those of the anthropic SDK 2.12 model list plus the older families docs/facts.md §1
 and §2 name. The emulator answers requests for *any* model id (an unknown id gets
 the default cache minimum); this list is only what ``models.list()`` returns.
 """

@@ -1,9 +1,9 @@
 """Turn a Messages request into the ordered list of prefix blocks the cache works on.
 
-The cacheable prefix is ``tools`` → ``system`` → ``messages`` (FACTS §1). Each block
+The cacheable prefix is ``tools`` → ``system`` → ``messages`` (docs/facts.md §1). Each block
 gets its token estimate (``tokens.py``), a hash of its own content, and a cumulative
 *key*: a hash of everything up to and including it. The key also mixes in the request
-parameters that invalidate a level and every level after it (FACTS §1 table):
+parameters that invalidate a level and every level after it (docs/facts.md §1 table):
 
 - system level: ``speed``, the web-search toggle, the citations toggle;
 - messages level: ``tool_choice``, the number of images, the ``thinking`` parameters.
@@ -23,7 +23,7 @@ from .errors import invalid
 from .tokens import block_tokens, compact_json, tool_tokens, without_cache_control
 
 TTL_SECONDS = {"5m": 300, "1h": 3600}
-"""The two TTLs the API accepts for ``cache_control`` (FACTS §1)."""
+"""The two TTLs the API accepts for ``cache_control`` (docs/facts.md §1)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _citations_enabled(messages: list[dict[str, Any]]) -> bool:
 
 
 def system_level_params(body: dict[str, Any]) -> dict[str, Any]:
-    """Parameters whose change invalidates the system and messages caches (FACTS §1)."""
+    """Parameters whose change invalidates the system and messages caches (docs/facts.md §1)."""
     tools = body.get("tools") or []
     return {
         "speed": body.get("speed") or "standard",
@@ -137,7 +137,7 @@ def system_level_params(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def messages_level_params(body: dict[str, Any]) -> dict[str, Any]:
-    """Parameters whose change invalidates only the messages cache (FACTS §1)."""
+    """Parameters whose change invalidates only the messages cache (docs/facts.md §1)."""
     return {
         "tool_choice": body.get("tool_choice") or {"type": "auto"},
         "thinking": body.get("thinking") or {"type": "disabled"},

@@ -46,7 +46,7 @@ def split_list(value: object, element: type = str) -> list:
 
 # The hash/token arrays of tokentrail.semconv (message_hashes, block_hashes, block_tokens)
 # hold a *window*: the last TOKENTRAIL_PREFIX_WINDOW entries (default 20, the API's lookback per
-# breakpoint, FACTS §1). Full arrays would cost O(conversation)
+# breakpoint, docs/facts.md §1). Full arrays would cost O(conversation)
 # per call (measured: ~0.15 us per element in the OTel SDK's attribute cleaning), which
 # the issue forbids. The counts below give the absolute position of the window:
 # first index = count - len(array).

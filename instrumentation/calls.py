@@ -325,7 +325,7 @@ class MessageCall:
             snapshot = acc.snapshot()
             attrs = usage_attributes(acc.usage)
             if changed == "message_start":
-                # Output is final only from message_delta on (FACTS §1).
+                # Output is final only from message_delta on (docs/facts.md §1).
                 attrs.pop(sc.GEN_AI_USAGE_OUTPUT_TOKENS, None)
                 snapshot.pop("stop_reason", None)
             else:

@@ -1,6 +1,6 @@
 """Prefix fingerprints: hashes and estimated tokens of tools, system and message blocks.
 
-The cacheable prefix is ``tools`` -> ``system`` -> ``messages`` (FACTS §1). Flattened in
+The cacheable prefix is ``tools`` -> ``system`` -> ``messages`` (docs/facts.md §1). Flattened in
 that order, every *block* (one tool definition, one system text block, one content
 block of a message; string content counts as one text block) gets:
 
@@ -31,7 +31,7 @@ from typing import Any
 
 IMAGE_TOKENS = 1600  # emulator/tokens.py IMAGE_TOKENS
 DOCUMENT_TOKENS = 1600  # emulator/tokens.py DOCUMENT_TOKENS
-DEFAULT_TTL = "5m"  # FACTS §1: the default TTL of an ephemeral breakpoint
+DEFAULT_TTL = "5m"  # docs/facts.md §1: the default TTL of an ephemeral breakpoint
 
 
 _MODEL_TYPES: dict[type, bool] = {}  # class -> whether it is a pydantic model
@@ -304,7 +304,7 @@ def new_system_cache() -> LevelCache:
     return LevelCache(system_fingerprint)
 
 
-# Request parameters that invalidate the cache, by the level they invalidate (FACTS §1).
+# Request parameters that invalidate the cache, by the level they invalidate (docs/facts.md §1).
 SYSTEM_LEVEL_PARAMS = ("speed",)
 MESSAGE_LEVEL_PARAMS = ("tool_choice", "thinking")
 

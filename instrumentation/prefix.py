@@ -136,7 +136,7 @@ def _as_blocks(value: Any) -> list[Any]:
 
 
 def change_attributes(last: LastCall, current: LastCall, continues: bool) -> dict[str, Any]:
-    """What differs from the run's previous call, first level first (FACTS §1 order)."""
+    """What differs from the run's previous call, first level first (docs/facts.md §1 order)."""
     out: dict[str, Any] = {}
     changed_params = sorted(k for k in set(last.params) | set(current.params)
                             if k != "model" and last.params.get(k) != current.params.get(k))

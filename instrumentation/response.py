@@ -4,7 +4,7 @@ Everything works on SDK models and on decoded JSON alike (``fingerprint.get``) a
 validates types: a field that is missing or of another type sets no attribute, it never
 raises (the caller's guard is the second line of defence).
 
-Token buckets follow the GenAI semantic conventions (FACTS §3): ``gen_ai.usage.
+Token buckets follow the GenAI semantic conventions (docs/facts.md §3): ``gen_ai.usage.
 input_tokens`` INCLUDES cache reads and writes, which are also given on their own, so a
 consumer that subtracts them gets Anthropic's uncached ``input_tokens`` back.
 """
@@ -67,7 +67,7 @@ def usage_attributes(usage: Any, skip: frozenset[str] = _NOTHING) -> dict[str, A
 
 
 def diagnostics_attributes(message: Any) -> dict[str, Any]:
-    """``diagnostics.cache_miss_reason`` of a response (FACTS §1), when it has one."""
+    """``diagnostics.cache_miss_reason`` of a response (docs/facts.md §1), when it has one."""
     reason = get(get(message, "diagnostics"), "cache_miss_reason")
     if reason is None:
         return {}
@@ -107,7 +107,7 @@ def message_attributes(message: Any, skip: frozenset[str] = _NOTHING) -> dict[st
 class StreamAccumulator:
     """Rebuilds what matters of a streamed Message from its events.
 
-    ``message_delta`` usage is cumulative (FACTS §1): fields overwrite, never add.
+    ``message_delta`` usage is cumulative (docs/facts.md §1): fields overwrite, never add.
     Content is rebuilt only as far as the response fingerprint needs it (text, tool
     input JSON, thinking), which is O(output), not O(prompt).
     """

@@ -1,6 +1,6 @@
 """Runs and turns: ``tokentrail.run(name, **attributes)`` and the run a call belongs to.
 
-A run is one agent task; a turn is one API call in it (DESIGN.md "Runs and turns").
+A run is one agent task; a turn is one API call in it (docs/design.md "Runs and turns").
 Precedence: an explicit :func:`run` context, then the SDK client's conversation id
 (``gen_ai.conversation.id``), then continuity: a call whose messages extend an earlier
 call's messages (plus its response) continues that call's run (:mod:`.threads`).

@@ -13,7 +13,7 @@ from .instrumentor import AnthropicInstrumentor
 
 log = logging.getLogger("tokentrail.instrumentation")
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4318"  # DESIGN.md: OTLP HTTP on 4318, localhost
+DEFAULT_ENDPOINT = "http://127.0.0.1:4318"  # docs/design.md: OTLP HTTP on 4318, localhost
 
 
 def has_real_provider() -> bool:

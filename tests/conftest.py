@@ -1,6 +1,6 @@
 """Shared fixtures: a fresh embedded store per test, OTLP request builders.
 
-chDB allows one data path per process at a time (FACTS §7), so every store a
+chDB allows one data path per process at a time (docs/facts.md §7), so every store a
 test opens is closed by the fixture before the next test opens its own.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from tokentrail.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"
 CLAUDE_CODE_FIXTURES = FIXTURES / "claude-code-2.1.328"
 
 

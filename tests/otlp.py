@@ -41,7 +41,7 @@ def anthropic_call_attrs(
     write_1h: int = 0,
 ) -> dict[str, Any]:
     """Attributes of one call as the anthropic SDK's native tracing reports it:
-    gen_ai.usage.input_tokens INCLUDES cache reads and writes (FACTS §3-4)."""
+    gen_ai.usage.input_tokens INCLUDES cache reads and writes (docs/facts.md §3-4)."""
     attrs: dict[str, Any] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "anthropic",

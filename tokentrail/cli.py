@@ -139,7 +139,7 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
 @click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Scenario JSON deciding the replies (see emulator/README.md).")
 @click.option("--default-min-cache-tokens", type=int, default=None,
-              help="Minimum cacheable prefix for models FACTS does not list.")
+              help="Minimum cacheable prefix for models docs/facts.md does not list.")
 @click.option("--batch-delay", type=float, default=None,
               help="Seconds before a Message Batch item is processed.")
 @click.option("--no-auth", is_flag=True, help="Accept requests without an API key.")

@@ -2,7 +2,7 @@
 
 Stdlib only: the instrumentation (agent side) and the store's SQL normalisation
 (server side) both import these, so a name is spelled once. Third-party names are
-quoted from their sources (see ``../shared/FACTS.md`` §3-§5); tokentrail's own
+quoted from their sources (see ``docs/facts.md`` §3-§5); tokentrail's own
 names live under the ``tokentrail.`` prefix.
 """
 
@@ -24,7 +24,7 @@ GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"  # semconv 1.40
 GEN_AI_USAGE_CACHE_CREATION = "gen_ai.usage.cache_creation.input_tokens"  # semconv 1.40
 
-# --- anthropic SDK native tracing (scope com.anthropic.sdk.python), FACTS §4 ---
+# --- anthropic SDK native tracing (scope com.anthropic.sdk.python), docs/facts.md §4 ---
 ANTHROPIC_SDK_SCOPE = "com.anthropic.sdk.python"
 ANTHROPIC_USAGE_CACHE_WRITE = "gen_ai.usage.cache_write.input_tokens"
 ANTHROPIC_USAGE_WRITE_5M = "anthropic.usage.cache_creation.ephemeral_5m_input_tokens"
@@ -38,7 +38,7 @@ RUN_NAME = "tokentrail.run.name"
 RUN_PARENT_ID = "tokentrail.run.parent_id"
 TURN = "tokentrail.turn"
 IS_BATCH = "tokentrail.batch"
-# Prefix fingerprints (DESIGN.md, "Prefix fingerprints"): hashes and sizes only.
+# Prefix fingerprints (docs/design.md, "Prefix fingerprints"): hashes and sizes only.
 PREFIX_TOOLS_HASH = "tokentrail.prefix.tools_hash"
 PREFIX_SYSTEM_HASH = "tokentrail.prefix.system_hash"
 PREFIX_PARAMS_HASH = "tokentrail.prefix.params_hash"
@@ -68,6 +68,6 @@ RUN_AUTOMATIC = "tokentrail.run.automatic"  # bool: grouped by continuity, not d
 BATCH_ID = "tokentrail.batch.id"
 BATCH_CUSTOM_ID = "tokentrail.batch.custom_id"
 
-# --- Claude Code native telemetry (FACTS §5; fixtures/claude-code-2.1.328) ---
+# --- Claude Code native telemetry (docs/facts.md §5; fixtures/claude-code-2.1.328) ---
 CLAUDE_CODE_LLM_REQUEST_SPAN = "claude_code.llm_request"
 CLAUDE_CODE_SESSION_ID = "session.id"

@@ -1,6 +1,6 @@
 """``tokentrail serve``: the collector and the web UI in one process.
 
-chDB lets exactly one process own an embedded data directory (FACTS §7), so the
+chDB lets exactly one process own an embedded data directory (docs/facts.md §7), so the
 process that writes spans must also be the one that serves the UI. Both run as
 uvicorn servers on one event loop over one :class:`~tokentrail.store.Store`.
 

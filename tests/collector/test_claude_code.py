@@ -17,7 +17,7 @@ from tokentrail.collector.writer import BatchWriter
 SESSION = "5a60c6c7-a475-4746-afc7-4f62b26fa781"
 BUCKETS = ("input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
            "cache_read_tokens", "output_tokens")
-EXPECTED = [40, 2100, 0, 24500, 55]  # FACTS §5
+EXPECTED = [40, 2100, 0, 24500, 55]  # docs/facts.md §5
 TRANSCRIPT = CLAUDE_CODE_FIXTURES / "session-transcript.jsonl"
 
 

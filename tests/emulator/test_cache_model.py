@@ -13,7 +13,7 @@ from tokentrail.emulator.cache import model_family
 
 from .helpers import text_of, toks
 
-MODEL = "claude-sonnet-4-6"  # FACTS §1: minimum cacheable prefix 2048 tokens
+MODEL = "claude-sonnet-4-6"  # docs/facts.md §1: minimum cacheable prefix 2048 tokens
 EPH = {"type": "ephemeral"}
 EPH_1H = {"type": "ephemeral", "ttl": "1h"}
 

@@ -1,7 +1,7 @@
 """The cache, turn by turn, as an agent sees it through the real SDK.
 
-Each scenario is a situation tokentrail must explain (DESIGN.md "Prefix
-fingerprints"): the expected usage numbers follow from FACTS §1 and the documented
+Each scenario is a situation tokentrail must explain (docs/design.md "Prefix
+fingerprints"): the expected usage numbers follow from docs/facts.md §1 and the documented
 token estimate (``helpers.toks``), never from the emulator's own code.
 """
 
@@ -18,7 +18,7 @@ from .helpers import text_of, toks
 
 pytestmark = pytest.mark.sdk
 
-SONNET = "claude-sonnet-4-6"  # minimum cacheable prefix 2048 (FACTS §1)
+SONNET = "claude-sonnet-4-6"  # minimum cacheable prefix 2048 (docs/facts.md §1)
 OPUS = "claude-opus-4-7"  # minimum 4096
 EPH = {"type": "ephemeral"}
 BASH = {"name": "Bash", "description": "Run a shell command",

@@ -16,7 +16,7 @@ from .conftest import NATIVE, SDK_SCOPE, llm_spans
 
 pytestmark = pytest.mark.sdk
 
-MODEL = "claude-sonnet-4-6"  # 2048-token minimum (FACTS §1)
+MODEL = "claude-sonnet-4-6"  # 2048-token minimum (docs/facts.md §1)
 SYSTEM = [{"type": "text", "text": text_of(3000, "sys"), "cache_control": {"type": "ephemeral"}}]
 
 
@@ -26,7 +26,7 @@ def ask(n: int, tag: str) -> dict:
 
 def check_buckets(span, *, uncached: int, read: int, write: int, output: int) -> None:
     a = span.attributes
-    # Semantic conventions: input INCLUDES cache reads and writes (FACTS §3).
+    # Semantic conventions: input INCLUDES cache reads and writes (docs/facts.md §3).
     assert a[sc.GEN_AI_USAGE_INPUT_TOKENS] == uncached + read + write
     assert a[sc.GEN_AI_USAGE_CACHE_READ] == read
     assert a[sc.GEN_AI_USAGE_CACHE_CREATION] == write

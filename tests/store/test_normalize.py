@@ -23,7 +23,7 @@ def _calls(store):
 
 
 def test_claude_code_fixture_gives_two_calls_with_disjoint_buckets(store):
-    """FACTS §5: two API calls, each 40 input / 2100 5m-write / 24500 read / 55 output."""
+    """docs/facts.md §5: two API calls, each 40 input / 2100 5m-write / 24500 read / 55 output."""
     body = (CLAUDE_CODE_FIXTURES / "traces-0.otlp.json").read_bytes()
     _ingest(store, parse(body, JSON, ExportTraceServiceRequest))
     calls = _calls(store)

@@ -50,7 +50,7 @@ def test_printed_ddl_applies_to_an_empty_store(tmp_path):
 
 def test_exporter_compatible_columns(store):
     """Column names and types of the raw tables match the OpenTelemetry Collector
-    ClickHouse exporter's (FACTS §7), so a stock Collector can insert into them."""
+    ClickHouse exporter's (docs/facts.md §7), so a stock Collector can insert into them."""
     columns = {
         row["name"]: row["type"]
         for row in store.query(

@@ -4,7 +4,7 @@ Every ingest path (tokentrail's collector, the stock OpenTelemetry Collector, Ro
 writes the exporter-compatible raw tables; the materialized views rendered here turn
 those rows into ``llm_call_reports``. Doing it in SQL, once, means every path agrees.
 
-Two conventions exist for input tokens (FACTS §3-§4), and mixing them is the most
+Two conventions exist for input tokens (docs/facts.md §3-§4), and mixing them is the most
 common bug in this field:
 
 * **inclusive** (GenAI semantic conventions, anthropic SDK native tracing,
@@ -21,7 +21,7 @@ from __future__ import annotations
 from tokentrail import semconv as sc
 
 # Each bucket: attribute names in order of preference (first non-empty wins).
-# Sources: FACTS §3 (semconv), §4 (per instrumentation), §5 (Claude Code).
+# Sources: docs/facts.md §3 (semconv), §4 (per instrumentation), §5 (Claude Code).
 INCLUSIVE_INPUT_ATTRS = (
     sc.GEN_AI_USAGE_INPUT_TOKENS,
     "gen_ai.usage.prompt_tokens",  # OpenLLMetry (older)
@@ -85,7 +85,7 @@ SOURCE_RANKS = {
 }
 
 # Claude Code reports each API call up to three times (span, event, transcript line;
-# FACTS §5) and the reports share no id: the event has no message id, the span no
+# docs/facts.md §5) and the reports share no id: the event has no message id, the span no
 # request id, and transcript message ids repeat (the fixture's two calls are both
 # "msg_1"). So instead of guessing pairs by timestamp, llm_calls keeps, per run, only
 # the richest family that reported it: events (cost, 5m/1h split) over spans over
@@ -220,7 +220,7 @@ def logs_to_calls_select() -> str:
     """The SELECT of the materialized view ``otel_logs`` -> ``llm_call_reports``.
 
     Two kinds of log records describe API calls: Claude Code's ``api_request``
-    events (FACTS §5) and the transcript lines that ``tokentrail import claude-code``
+    events (docs/facts.md §5) and the transcript lines that ``tokentrail import claude-code``
     writes as log records. Both use Anthropic's disjoint buckets.
     """
     a = "LogAttributes"
@@ -267,7 +267,7 @@ def metrics_to_calls_select() -> str:
 
     Claude Code's ``claude_code.token.usage`` (one point per token type) and
     ``claude_code.cost.usage`` are delta sums per session, model and query source
-    (FACTS §5). A view's GROUP BY runs per insert, and one export is one insert, so
+    (docs/facts.md §5). A view's GROUP BY runs per insert, and one export is one insert, so
     each export interval becomes one row. Only delta temporality is read: cumulative
     points would count the same tokens again in every interval. These rows stand for
     an interval's usage, not for single calls, and count only for sessions that

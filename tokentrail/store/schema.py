@@ -1,7 +1,7 @@
 """The store's schema: tables, materialized views and versioned migrations.
 
 Raw tables are column-compatible with the OpenTelemetry Collector contrib
-``clickhouseexporter`` (FACTS §7; column names and types follow its
+``clickhouseexporter`` (docs/facts.md §7; column names and types follow its
 ``internal/sqltemplates/*_table.sql``), so a stock Collector or Rotel fleet can write
 into a schema created here. Everything tokentrail derives (``llm_call_reports``, the
 ``llm_calls`` view) is built from those tables by SQL.
