@@ -71,3 +71,14 @@ BATCH_CUSTOM_ID = "tokentrail.batch.custom_id"
 # --- Claude Code native telemetry (docs/facts.md §5; fixtures/claude-code-2.1.328) ---
 CLAUDE_CODE_LLM_REQUEST_SPAN = "claude_code.llm_request"
 CLAUDE_CODE_SESSION_ID = "session.id"
+
+# --- What a call's price depends on beyond its tokens (docs/facts.md §2), recorded by
+# tokentrail's instrumentation from the request and the response ---
+REQUEST_BETAS = "tokentrail.request.betas"  # string array: beta flags in use
+REQUEST_SPEED = "tokentrail.request.speed"  # "fast" when fast mode was asked for
+REQUEST_INFERENCE_GEO = "tokentrail.request.inference_geo"  # e.g. "us"
+USAGE_WEB_SEARCH_REQUESTS = "tokentrail.usage.web_search_requests"  # server tool uses
+USAGE_WEB_FETCH_REQUESTS = "tokentrail.usage.web_fetch_requests"
+# What the changed text looks like, classified in-process (contents never leave it):
+# timestamp | uuid | counter | reordered | other
+CHANGE_HINT = "tokentrail.prefix.change.hint"
