@@ -68,7 +68,7 @@ RUN_AUTOMATIC = "tokentrail.run.automatic"  # bool: grouped by continuity, not d
 BATCH_ID = "tokentrail.batch.id"
 BATCH_CUSTOM_ID = "tokentrail.batch.custom_id"
 
-# --- Claude Code native telemetry (docs/facts.md §5; fixtures/claude-code-2.1.328) ---
+# --- Claude Code native telemetry (docs/facts.md §5; tests/fixtures/claude-code-2.1.328) ---
 CLAUDE_CODE_LLM_REQUEST_SPAN = "claude_code.llm_request"
 CLAUDE_CODE_SESSION_ID = "session.id"
 

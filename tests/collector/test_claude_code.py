@@ -1,4 +1,4 @@
-"""Claude Code's real telemetry (fixtures/claude-code-2.1.328, OTLP/JSON as sent)
+"""Claude Code's real telemetry (tests/fixtures/claude-code-2.1.328, OTLP/JSON as sent)
 and its transcript: two API calls, counted once however many signals report them."""
 
 from __future__ import annotations
