@@ -26,8 +26,23 @@ echo "== main venv (.venv): tokentrail[dev,peers], newest anthropic 2.x"
 make_venv .venv -e '.[dev,peers]'
 .venv/bin/python -m pip show anthropic | grep -E '^Version' || true
 
-echo "== ruff"
-.venv/bin/ruff check .
+# Only the project's own files: a scratch script of the user's in the checkout (an
+# untracked agent.py) is not the project's to lint. Outside a git checkout (an
+# unpacked sdist or tarball) lint the folder.
+here=$(pwd -P)
+if [ "$(git -c safe.directory="$here" rev-parse --show-toplevel 2>/dev/null)" = "$here" ]; then
+    echo "== ruff (the Python files git tracks)"
+    tracked=()
+    while IFS= read -r -d '' file; do
+        if [ -f "$file" ]; then tracked+=("$file"); fi  # not those deleted in the worktree
+    done < <(git -c safe.directory="$here" ls-files -z -- '*.py')
+    if [ ${#tracked[@]} -gt 0 ]; then
+        .venv/bin/ruff check --force-exclude "${tracked[@]}"
+    fi
+else
+    echo "== ruff (the whole folder: not a git checkout)"
+    .venv/bin/ruff check .
+fi
 
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
