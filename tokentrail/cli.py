@@ -106,14 +106,16 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
            apply_: bool) -> None:
     """Print (or --apply) the store's DDL: raw OpenTelemetry tables and llm_calls.
 
+    --apply runs the migrations the store has not recorded yet (an older store is
+    upgraded, keeping its rows); with --cluster, ON CLUSTER NAME.
+
     The raw tables are column-compatible with the OpenTelemetry Collector's
     ClickHouse exporter, so a stock Collector can write into them.
     """
-    from tokentrail.store import Store, StoreError
-    from tokentrail.store import schema as ddl
+    from tokentrail.store import Store, StoreError, migrations
 
     if not apply_:
-        click.echo(ddl.render(cluster), nl=False)
+        click.echo(migrations.render(cluster), nl=False)
         return
     settings = _settings(data=data, clickhouse=clickhouse)
     try:
@@ -121,14 +123,10 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        if cluster:
-            for statement in ddl.statements(cluster):
-                store.client.command(statement)
-            click.echo(f"applied cluster schema on {cluster}")
-        else:
-            applied = store.migrate()
-            click.echo(f"schema at version {store.schema_version()}"
-                       + (f" (applied {applied})" if applied else " (up to date)"))
+        applied = store.migrate(cluster)
+        where = f" on cluster {cluster}" if cluster else ""
+        click.echo(f"schema at version {store.schema_version()}{where}"
+                   + (f" (applied {applied})" if applied else " (up to date)"))
     finally:
         store.close()
 

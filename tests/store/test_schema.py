@@ -7,18 +7,18 @@ import re
 from click.testing import CliRunner
 
 from tokentrail.cli import cli
-from tokentrail.store import Store, schema
+from tokentrail.store import Store, migrations
 
 
 def test_migrations_apply_once_and_survive_reopen(tmp_path):
     dsn = f"chdb://{tmp_path / 'data'}"
     store = Store.open(dsn, migrate=False)
-    assert store.migrate() == [m.version for m in schema.MIGRATIONS]
+    assert store.migrate() == [m.version for m in migrations.all_migrations()]
     assert store.migrate() == []
     store.close()
     store = Store.open(dsn)  # migrate=True on an up-to-date store is a no-op
     try:
-        assert store.schema_version() == schema.MIGRATIONS[-1].version
+        assert store.schema_version() == migrations.all_migrations()[-1].version
         assert store.migrate() == []
     finally:
         store.close()

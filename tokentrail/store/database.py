@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from tokentrail.store import schema
+from tokentrail.store import migrations
+from tokentrail.store.migrations.runner import TABLE as MIGRATIONS_TABLE
 from tokentrail.store.normalize import TRANSCRIPT_SCOPE
 
 log = logging.getLogger(__name__)
@@ -110,34 +111,17 @@ class Store:
 
     # --- schema -------------------------------------------------------------
 
-    def migrate(self) -> list[int]:
-        """Apply every migration not yet recorded; returns the versions applied."""
-        for sql in schema.SCHEMA_MIGRATIONS_TABLE.ddl():
-            self.client.command(sql)
-        done = {
-            row[0]
-            for row in self.client.query(
-                f"SELECT version FROM {schema.SCHEMA_MIGRATIONS_TABLE.name}"  # noqa: S608
-            ).result_rows
-        }
-        applied = []
-        for migration in schema.MIGRATIONS:
-            if migration.version in done:
-                continue
-            log.info("applying schema migration %d: %s", migration.version, migration.name)
-            for sql in migration.statements():
-                self.client.command(sql)
-            self.client.insert(
-                schema.SCHEMA_MIGRATIONS_TABLE.name,
-                [[migration.version, migration.name]],
-                column_names=["version", "name"],
-            )
-            applied.append(migration.version)
-        return applied
+    def migrate(self, cluster: str | None = None) -> list[int]:
+        """Apply every migration not yet recorded (see :mod:`tokentrail.store.migrations`);
+        returns the versions applied. A store whose schema was applied to a cluster
+        (``schema --apply --cluster``) is migrated ``ON CLUSTER`` again."""
+        if cluster is None:
+            cluster = migrations.detect_cluster(self.client)
+        return migrations.migrate(self.client, cluster)
 
     def schema_version(self) -> int:
         result = self.client.query(
-            f"SELECT max(version) FROM {schema.SCHEMA_MIGRATIONS_TABLE.name}"  # noqa: S608
+            f"SELECT max(version) FROM {MIGRATIONS_TABLE}"  # noqa: S608
         )
         return int(result.result_rows[0][0] or 0)
 

@@ -1,4 +1,9 @@
-"""The store's schema: tables, materialized views and versioned migrations.
+"""The store's schema as defined now: tables, materialized views and views.
+
+These are the *live* definitions, which change as tokentrail grows. Stores are created
+and upgraded only by the frozen migrations in :mod:`tokentrail.store.migrations`; a
+change here reaches them through a new migration built from these objects (see that
+package's docstring).
 
 Raw tables are column-compatible with the OpenTelemetry Collector contrib
 ``clickhouseexporter`` (docs/facts.md §7; column names and types follow its
@@ -14,7 +19,8 @@ local tables ``ON CLUSTER`` plus ``Distributed`` tables over them).
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tokentrail.store.normalize import (
     logs_to_calls_select,
@@ -65,6 +71,31 @@ class Table:
             )
         return statements
 
+    def column_definitions(self, names: Sequence[str]) -> list[str]:
+        """The definitions (``name Type [DEFAULT …] [CODEC(…)]``) of some columns."""
+        definitions = {}
+        for item in _split_top_level(textwrap.dedent(self.columns)):
+            words = item.split(None, 1)
+            if words and words[0].upper() not in ("INDEX", "PROJECTION", "CONSTRAINT"):
+                definitions[words[0].strip("`")] = " ".join(item.split())
+        missing = [n for n in names if n not in definitions]
+        if missing:
+            raise KeyError(f"{self.name} has no column(s) {missing}")
+        return [definitions[n] for n in names]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split a column list at the commas outside parentheses."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    items.append(text[start:].strip())
+    return [item for item in items if item]
+
 
 @dataclass(frozen=True)
 class MaterializedView:
@@ -79,13 +110,17 @@ class MaterializedView:
     select: str  # may reference the source table as {source}
     source: str
 
+    def query(self, cluster: str | None = None) -> str:
+        """The SELECT, reading the local source table on a cluster."""
+        suffix = "_local" if cluster else ""
+        return self.select.replace("{" + self.source + "}", self.source + suffix).strip()
+
     def ddl(self, cluster: str | None = None) -> list[str]:
         suffix = "_local" if cluster else ""
         on_cluster = f" ON CLUSTER {quote_ident(cluster)}" if cluster else ""
-        select = self.select.replace("{" + self.source + "}", self.source + suffix)
         return [
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.name}{on_cluster}\n"
-            f"TO {self.target}{suffix}\nAS {select.strip()}"
+            f"TO {self.target}{suffix}\nAS {self.query(cluster)}"
         ]
 
 
@@ -359,64 +394,27 @@ WHERE family_rank = 0
         WHERE family_rank > 0 GROUP BY run_id)""",
 )
 
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema version. Statements are idempotent (IF NOT EXISTS), so a
-    migration interrupted half-way is simply applied again on the next start."""
-
-    version: int
-    name: str
-    objects: tuple[Table | MaterializedView | View, ...] = field(default_factory=tuple)
-
-    def statements(self, cluster: str | None = None) -> list[str]:
-        return [sql for obj in self.objects for sql in obj.ddl(cluster)]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "raw OpenTelemetry tables and llm_calls",
-        (
-            OTEL_TRACES,
-            OTEL_TRACES_TRACE_ID_TS,
-            OTEL_TRACES_TRACE_ID_TS_MV,
-            OTEL_LOGS,
-            OTEL_METRICS_GAUGE,
-            OTEL_METRICS_SUM,
-            OTEL_METRICS_HISTOGRAM,
-            LLM_CALL_REPORTS,
-            LLM_CALLS_FROM_TRACES_MV,
-            LLM_CALLS_FROM_LOGS_MV,
-            LLM_CALLS_FROM_METRICS_MV,
-            LLM_CALLS,
-        ),
-    ),
-)
-
-SCHEMA_MIGRATIONS_TABLE = Table(
-    name="tokentrail_schema_migrations",
-    columns="""
-    version UInt32,
-    name String,
-    applied_at DateTime64(3) DEFAULT now64(3)""",
-    engine="ReplacingMergeTree",
-    order_by="(version)",
-    settings="",
+# The schema as it is defined now, in creation order. The migrations
+# (tokentrail/store/migrations) must produce exactly this; tests/store/test_schema.py
+# compares a migrated store with one created from these definitions, so a change here
+# (or in normalize.py) without a new migration fails there. Add new objects here too.
+LIVE_OBJECTS: tuple[Table | MaterializedView | View, ...] = (
+    OTEL_TRACES,
+    OTEL_TRACES_TRACE_ID_TS,
+    OTEL_TRACES_TRACE_ID_TS_MV,
+    OTEL_LOGS,
+    OTEL_METRICS_GAUGE,
+    OTEL_METRICS_SUM,
+    OTEL_METRICS_HISTOGRAM,
+    LLM_CALL_REPORTS,
+    LLM_CALLS_FROM_TRACES_MV,
+    LLM_CALLS_FROM_LOGS_MV,
+    LLM_CALLS_FROM_METRICS_MV,
+    LLM_CALLS,
 )
 
 
-def statements(cluster: str | None = None) -> list[str]:
-    """All DDL statements, in order (the migrations table first)."""
-    return SCHEMA_MIGRATIONS_TABLE.ddl(cluster) + [
-        sql for migration in MIGRATIONS for sql in migration.statements(cluster)
-    ]
-
-
-def render(cluster: str | None = None) -> str:
-    """All DDL as one SQL script with a comment per migration (``tokentrail schema``)."""
-    parts = [sql + ";\n" for sql in SCHEMA_MIGRATIONS_TABLE.ddl(cluster)]
-    for migration in MIGRATIONS:
-        parts.append(f"-- migration {migration.version}: {migration.name}")
-        parts.extend(sql + ";\n" for sql in migration.statements(cluster))
-    return "\n".join(parts)
+def live_statements(cluster: str | None = None) -> list[str]:
+    """DDL creating :data:`LIVE_OBJECTS` from scratch (for tests and ``freeze``; stores
+    are created and upgraded by the migrations, never by this)."""
+    return [sql for obj in LIVE_OBJECTS for sql in obj.ddl(cluster)]
