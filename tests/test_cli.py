@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import anthropic
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import free_port
+from tests.waiting import wait_until
 from tokentrail.cli import cli
 
 
@@ -49,13 +49,11 @@ def test_emulator_command_serves_the_sdk(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "tokentrail", "emulator", "--port",
                              str(port), "--log-level", "warning"])
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until(lambda: proc.poll() is not None or httpx.get(
+                       f"http://127.0.0.1:{port}/v1/models", timeout=1) is not None,
+                   timeout=30, ignore=(httpx.TransportError,),
+                   message=f"`tokentrail emulator` answers HTTP on port {port}")
+        assert proc.poll() is None, f"the emulator exited with {proc.returncode}"
         client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="sk-ant-x")
         message = client.messages.create(model="claude-haiku-4-5", max_tokens=20,
                                          messages=[{"role": "user", "content": "hi"}])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +12,7 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tests.otlp import anthropic_call_attrs, span, to_otlp_json, trace_request
+from tests.waiting import wait_until
 from tokentrail.collector.ingest import Ingest
 from tokentrail.collector.otlp_http import create_app
 from tokentrail.collector.writer import BatchWriter
@@ -140,9 +140,9 @@ def _post_behind_stuck_insert(client, prefixes):
         for p in prefixes]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 10
-    while client.writer.queued_rows < len(prefixes) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: client.writer.queued_rows, until=lambda n: n >= len(prefixes),
+               timeout=10, interval=0.01,
+               message=f"{len(prefixes)} rows are queued behind the held insert")
     return threads, results
 
 

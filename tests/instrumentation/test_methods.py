@@ -4,12 +4,12 @@ with_raw_response / with_streaming_response, and the Bedrock/Vertex client class
 from __future__ import annotations
 
 import inspect
-import time
 
 import pytest
 import wrapt
 
 from tests.emulator.helpers import text_of
+from tests.waiting import wait_until, wait_until_async
 from tokentrail import semconv as sc
 from tokentrail.instrumentation import attributes as at
 
@@ -39,10 +39,9 @@ def test_batches_create_and_per_item_usage(client, exporter) -> None:
 
     batch = client.messages.batches.create(requests=[item("one", text_of(10, "1")),
                                                      item("two", text_of(12, "2"))])
-    for _ in range(1000):
-        if client.messages.batches.retrieve(batch.id).processing_status == "ended":
-            break
-        time.sleep(0.01)
+    wait_until(lambda: client.messages.batches.retrieve(batch.id).processing_status,
+               until=lambda status: status == "ended", timeout=10, interval=0.01,
+               message=f"batch {batch.id} ends")
     results = {r.custom_id: r.result.message for r in client.messages.batches.results(batch.id)}
 
     create = [s for s in exporter.get_finished_spans()
@@ -146,10 +145,11 @@ def test_async_batch_results_per_item_usage(async_client, exporter) -> None:
         batch = await batches.create(requests=[item("a1", text_of(10, "a1")),
                                                item("a2", text_of(11, "a2")),
                                                item("a3", text_of(12, "a3"))])
-        for _ in range(1000):
-            if (await batches.retrieve(batch.id)).processing_status == "ended":
-                break
-            await asyncio.sleep(0.01)
+        async def status() -> str:
+            return (await batches.retrieve(batch.id)).processing_status
+
+        await wait_until_async(status, until=lambda s: s == "ended", timeout=10, interval=0.01,
+                               message=f"batch {batch.id} ends")
         results = {}
         async for r in await batches.results(batch.id):
             results[r.custom_id] = r.result.message
