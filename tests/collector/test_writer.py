@@ -8,7 +8,6 @@ the receiver and integration tests.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -22,8 +21,10 @@ class RecordingSink:
         self.batches: list[tuple[str, list]] = []
         self.fail_on = fail_on or set()
         self.gate = gate
+        self.entered = threading.Event()  # an insert has started (and may be held)
 
     def insert_blocks(self, table, columns, blocks):
+        self.entered.set()
         if self.gate is not None:
             self.gate.wait(10)
         rows = [row for block in blocks for row in block]
@@ -60,8 +61,8 @@ def test_ack_only_after_commit():
     sink = RecordingSink(gate=gate)
     writer = BatchWriter(sink, max_rows=1, max_delay=0.01)
     future = writer.submit(part("t", [[1]]))
-    time.sleep(0.1)
-    assert not future.done()  # the insert is held open: no ack yet
+    assert sink.entered.wait(10), "the writer never started the insert"
+    assert not future.done()  # the insert is running and held open: no ack yet
     gate.set()
     future.result(timeout=5)
     assert sink.batches == [("t", [[1]])]
