@@ -2,7 +2,8 @@
 
 Run as a subprocess (argv: emulator base URL) so that ``tokentrail.auto`` sets up the
 global provider and its OTLP exporter exactly as in a user's process. Prints the usage
-of each response as JSON lines for the test to compare with ``llm_calls``.
+of each response as JSON lines for the test to compare with ``llm_calls``, and exits
+only once its spans are exported (non-zero if they could not be).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import sys
 
 import anthropic  # patched at class level: import order does not matter
+from opentelemetry import trace
 
 import tokentrail.auto  # noqa: F401  (the one import under test)
 from tests.emulator.helpers import API_KEY, text_of
@@ -33,6 +35,10 @@ def main(base_url: str) -> None:
                               "read": u.cache_read_input_tokens,
                               "write": u.cache_creation_input_tokens,
                               "output": u.output_tokens}), flush=True)
+    # The exporter sends every span and gets its answer before this returns, and serve
+    # answers only once the rows are committed: the test can read them right away.
+    if not trace.get_tracer_provider().force_flush(30_000):
+        sys.exit("the spans were not exported within 30 s")
 
 
 if __name__ == "__main__":
