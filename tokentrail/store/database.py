@@ -8,8 +8,10 @@ driver. Every query takes parameters; nothing user-supplied is formatted into SQ
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,8 +215,258 @@ class Store:
         )
         return {(r["session"], r["key"]) for r in rows}
 
+    # --- the SQL interface (tokentrail.sql_http; the section at the end) -------
+
+    def engine_session(self) -> EngineSession:
+        """A new engine session of its own, for one SQL-interface query (embedded
+        store only); the caller closes it."""
+        return _engine_session(self)
+
+    def engine_info(self) -> EngineInfo:
+        """The engine's version, timezone and error names."""
+        return _engine_info(self)
+
+    def kill_engine_queries(self, tag: str) -> None:
+        """Cancel the running engine queries whose ``log_comment`` starts with ``tag``."""
+        _kill_engine_queries(self, tag)
+
     def close(self) -> None:
         try:
             self.client.close()
         except Exception:  # closing must never mask the reason we are shutting down
             log.debug("error closing the store client", exc_info=True)
+
+
+# --- the SQL interface: engine sessions of their own ---------------------------------
+#
+# ``tokentrail serve`` answers ClickHouse's HTTP interface for the embedded store
+# (tokentrail.sql_http). Each of those queries runs on an engine session of its own: a
+# separate chDB connection handle to the one engine this process hosts, with its own
+# settings (readonly, limits) and USE state, so that nothing a query sets can leak into
+# the collector's or the UI's client, and so that queries on different handles run in
+# parallel (the handle of the Store's client serialises its callers; chDB runs queries of
+# different handles concurrently and releases the GIL while they run: measured, see
+# tokentrail/sql_http/__init__.py). The session hands back the engine's own output bytes
+# in the requested format: nothing here parses or reformats results.
+
+ENGINE_QUERY_TAG = "tokentrail-sql:"
+"""Prefix of the ``log_comment`` setting of every SQL-interface query, so that
+:meth:`Store.kill_engine_queries` can find them in ``system.processes``."""
+
+_SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ERROR_CODE = re.compile(r"Code: (\d+)\.")
+
+
+class EngineError(StoreError):
+    """The engine refused or failed a query; ``code`` is ClickHouse's error code
+    (0 when the engine's message carried none) and the message is the engine's own."""
+
+    def __init__(self, message: str) -> None:
+        start = message.rfind("Code: ")  # chDB nests the same exception several times
+        self.raw = message
+        message = message[start:] if start >= 0 else message
+        match = _ERROR_CODE.match(message)
+        self.code = int(match.group(1)) if match else 0
+        super().__init__(message.strip())
+
+
+def escape_parameter(value: str) -> str:
+    """``value`` as the text of a ``{name:String}`` query parameter: query parameters
+    are read in ClickHouse's escaped (TabSeparated) text format, where a backslash,
+    tab, newline, carriage return or NUL must be escaped."""
+    return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r").replace("\0", "\\0"))
+
+
+def _engine_path(dsn: str) -> str:
+    """The data directory of a ``chdb://`` DSN, spelled as the engine was opened
+    (clickhouse-connect resolves symlinks; chDB compares paths literally)."""
+    return os.path.realpath(os.path.abspath(os.path.expanduser(dsn[len("chdb://"):])))
+
+
+@dataclass(frozen=True)
+class StatementInfo:
+    """What the engine's own parser says a request's SQL is (chDB ``classify_query``)."""
+
+    kind: str  # READ_ONLY, MUTATING, MUTATING_GLOBAL, CONTROL or UNKNOWN (does not parse)
+    statements: int
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """The engine's statistics of one result (or one streamed part of it)."""
+
+    read_rows: int = 0
+    read_bytes: int = 0
+    written_rows: int = 0
+    written_bytes: int = 0
+    elapsed_s: float = 0.0
+
+
+class EngineStream:
+    """The output of one streamed query, one engine block at a time.
+
+    Each part is a self-contained encoding of one block in the requested format, so
+    the parts concatenate into one valid output only for formats without a global
+    header or footer (the caller decides). Not thread-safe: one consumer at a time.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def next_part(self) -> tuple[bytes, EngineStats] | None:
+        """The next part and its statistics, or None at the end."""
+        try:
+            part = self._stream.fetch()
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+        if part is None:
+            return None
+        return part.bytes(), _stats(part)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except Exception:  # cancelling a finished or failed stream
+            log.debug("error closing an engine stream", exc_info=True)
+
+
+class EngineSession:
+    """One connection handle to the embedded engine, for one SQL-interface query.
+
+    Everything is parameterised: setting values, database names and the query's own
+    ``{name:Type}`` parameters travel as query parameters; setting *names* are checked
+    to be identifiers before they are spelled in a ``SET``.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def _run(self, sql: str | bytes, fmt: str = "TabSeparated",
+             params: dict[str, str] | None = None) -> Any:
+        try:
+            return self._connection.query(sql, fmt, params=params or {})
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+
+    def use_database(self, name: str) -> None:
+        self._run("USE {db:Identifier}", params={"db": escape_parameter(name)})
+
+    def set(self, settings: dict[str, str]) -> None:
+        """Apply settings to this session; the engine validates names and values
+        (and refuses them under ``readonly``) exactly as for a ``SET`` statement."""
+        if not settings:
+            return
+        assignments, params = [], {}
+        for i, (name, value) in enumerate(settings.items()):
+            if not _SETTING_NAME.match(name):
+                raise EngineError(f"Code: 115. DB::Exception: Unknown setting '{name}'. "
+                                  "(UNKNOWN_SETTING)")
+            assignments.append(f"{name} = {{v{i}:String}}")
+            params[f"v{i}"] = escape_parameter(value)
+        self._run("SET " + ", ".join(assignments), params=params)
+
+    def settings(self, names: Sequence[str]) -> dict[str, str]:
+        """Current values of settings, as the engine prints them."""
+        result = self._run(
+            "SELECT name, value FROM system.settings WHERE name IN {names:Array(String)}",
+            "JSONEachRow", {"names": "[" + ",".join(
+                "'" + escape_parameter(n).replace("'", "\\'") + "'" for n in names) + "]"})
+        rows = [json.loads(line) for line in result.bytes().splitlines() if line]
+        return {row["name"]: row["value"] for row in rows}
+
+    def classify(self, sql: bytes) -> StatementInfo:
+        """The engine parser's verdict on ``sql``, without running it."""
+        verdict = self._connection._conn.classify_query(sql)
+        return StatementInfo(kind=verdict["query_class"].name,
+                             statements=int(verdict["statement_count"]))
+
+    def canonical(self, sql: str) -> str:
+        """``sql`` as the engine formats it (``formatQuerySingleLine``): comments gone,
+        keywords upper case, the FORMAT clause in a fixed place."""
+        result = self._run("SELECT formatQuerySingleLine({q:String})", "TabSeparatedRaw",
+                           {"q": escape_parameter(sql)})
+        return result.bytes().decode("utf-8", "replace").rstrip("\n")
+
+    def query(self, sql: bytes, fmt: str,
+              params: dict[str, str]) -> tuple[bytes, EngineStats]:
+        """Run ``sql`` to the end; the whole output in ``fmt`` (a FORMAT clause in
+        ``sql`` wins, as over HTTP) and the engine's statistics."""
+        _check_format(fmt)
+        result = self._run(sql, fmt, params)
+        return result.bytes() or b"", _stats(result)
+
+    def stream(self, sql: bytes, fmt: str, params: dict[str, str]) -> EngineStream:
+        """Start ``sql`` and hand its output over block by block."""
+        _check_format(fmt)
+        try:
+            return EngineStream(self._connection.send_query(sql, fmt, params=params))
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+
+    def close(self) -> None:
+        try:
+            self._connection.close()
+        except Exception:
+            log.debug("error closing an engine session", exc_info=True)
+
+
+def _check_format(fmt: str) -> None:
+    """chDB's Python API turns a few format names into Python objects instead of
+    bytes; they are no ClickHouse formats, so they are refused as unknown."""
+    if fmt.lower() in ("dataframe", "arrowtable", "datastore"):
+        raise EngineError(f"Code: 73. DB::Exception: Unknown format {fmt}. (UNKNOWN_FORMAT)")
+
+
+def _stats(result: Any) -> EngineStats:
+    return EngineStats(read_rows=int(result.rows_read()), read_bytes=int(result.bytes_read()),
+                       written_rows=int(result.rows_written()),
+                       written_bytes=int(result.bytes_written()),
+                       elapsed_s=float(result.elapsed()))
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the SQL interface reports about the engine."""
+
+    version: str
+    timezone: str
+    error_names: dict[int, str]  # ClickHouse's error codes and their names
+
+
+def _engine_session(store: Store) -> EngineSession:
+    if not store.is_embedded:
+        raise StoreError("the SQL interface serves the embedded store only; a ClickHouse "
+                         "server answers SQL itself")
+    import chdb  # the server extra's engine; imported here, where it is first needed
+
+    try:
+        return EngineSession(chdb.connect(_engine_path(store.dsn)))
+    except Exception as exc:
+        raise StoreError(f"cannot open an engine session: {exc}") from exc
+
+
+def _engine_info(store: Store) -> EngineInfo:
+    session = _engine_session(store)
+    try:
+        version, timezone = session.query(b"SELECT version(), timezone()", "TabSeparated",
+                                          {})[0].decode().rstrip("\n").split("\t")
+        names = session.query(
+            b"SELECT number, errorCodeToName(number) FROM numbers(2000) "
+            b"WHERE errorCodeToName(number) != ''", "TabSeparated", {})[0].decode()
+    finally:
+        session.close()
+    error_names = {int(code): name for code, name in
+                   (line.split("\t") for line in names.splitlines() if line)}
+    return EngineInfo(version=version, timezone=timezone, error_names=error_names)
+
+
+def _kill_engine_queries(store: Store, tag: str) -> None:
+    session = _engine_session(store)
+    try:
+        session.query(b"KILL QUERY WHERE startsWith(Settings['log_comment'], {tag:String}) "
+                      b"ASYNC FORMAT Null", "TabSeparated", {"tag": escape_parameter(tag)})
+    finally:
+        session.close()
+
+
