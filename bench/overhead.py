@@ -116,11 +116,11 @@ class OwnTimer:
     """
 
     def __init__(self) -> None:
-        from tokentrail.instrumentation import wrappers
+        from tokentrail.instrumentation.hooks import Hooks
 
         self.ns = 0
         clock = time.perf_counter_ns
-        hooks = wrappers.Hooks
+        hooks = Hooks
         sync_request, finish_hook, sending = (hooks.sync_request, hooks.finish_hook,
                                               hooks.request_built)
         timer = self

@@ -26,47 +26,15 @@ import copy
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .fields import get, given
 
 IMAGE_TOKENS = 1600  # emulator/tokens.py IMAGE_TOKENS
 DOCUMENT_TOKENS = 1600  # emulator/tokens.py DOCUMENT_TOKENS
 DEFAULT_TTL = "5m"  # docs/facts.md §1: the default TTL of an ephemeral breakpoint
-
-
-_MODEL_TYPES: dict[type, bool] = {}  # class -> whether it is a pydantic model
-
-
-def get(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj[name]`` for a dict, ``obj.name`` for an SDK model; ``default`` otherwise.
-
-    SDK models are pydantic: a missing name goes through ``BaseModel.__getattr__`` and
-    an exception (microseconds each), so fields and extras are read from their dicts.
-    """
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    if obj is None:
-        return default
-    fields = getattr(obj, "__dict__", None)
-    if fields is None:
-        return getattr(obj, name, default)
-    if name in fields:
-        return fields[name]
-    kind = type(obj)
-    model = _MODEL_TYPES.get(kind)
-    if model is None:  # once per class: hasattr on a pydantic class is ~0.3 us
-        if len(_MODEL_TYPES) >= 1024:
-            _MODEL_TYPES.clear()
-        model = _MODEL_TYPES[kind] = hasattr(kind, "model_fields")
-    if model:
-        extra = getattr(obj, "__pydantic_extra__", None)
-        return extra.get(name, default) if extra else default
-    return getattr(obj, name, default)
-
-
-def given(value: Any) -> bool:
-    """Whether a request field is set: the SDK's ``omit``/``NOT_GIVEN`` are falsy."""
-    return bool(value)
 
 
 _BLAKE2B_8 = hashlib.blake2b(digest_size=8)  # copied per digest: no keyword parsing
@@ -184,15 +152,23 @@ class Blocks:
 EMPTY = Blocks(digest(""), (), (), 0, ())
 
 
-def _blocks(items: list[Any] | tuple[Any, ...], head: str) -> Blocks:
+def block_fingerprint(block: Any) -> tuple[str, int]:
+    """(hash, estimated tokens) of one content block."""
+    kind, text, count = canonical(block)
+    return block_hash(kind, text), count
+
+
+def _blocks(items: list[Any] | tuple[Any, ...], head: str,
+            fingerprint: Callable[[Any], tuple[str, int]] = block_fingerprint) -> Blocks:
+    """The fingerprint of a run of blocks (or tools), ``head`` naming the run."""
     hashes: list[str] = []
     tokens: list[int] = []
     marks: list[tuple[int, str]] = []
-    for index, block in enumerate(items):
-        kind, text, count = canonical(block)
-        hashes.append(block_hash(kind, text))
+    for index, item in enumerate(items):
+        item_hash, count = fingerprint(item)
+        hashes.append(item_hash)
         tokens.append(count)
-        ttl = mark_of(block)
+        ttl = mark_of(item)
         if ttl is not None:
             marks.append((index, ttl))
     return Blocks(digest(head + "\x00" + "\x00".join(hashes)), tuple(hashes), tuple(tokens),
@@ -234,19 +210,6 @@ def tool_fingerprint(tool: Any) -> tuple[str, int]:
     return block_hash("tool", text), max(1, count_text(text))
 
 
-def _tools(tools: list[Any] | tuple[Any, ...]) -> Blocks:
-    hashes, tokens, marks = [], [], []
-    for index, tool in enumerate(tools):
-        h, n = tool_fingerprint(tool)
-        hashes.append(h)
-        tokens.append(n)
-        ttl = mark_of(tool)
-        if ttl is not None:
-            marks.append((index, ttl))
-    return Blocks(digest("tools\x00" + "\x00".join(hashes)), tuple(hashes), tuple(tokens),
-                  sum(tokens), tuple(marks))
-
-
 class LevelCache:
     """Fingerprints of the tools or system level, recomputed only when the value changes.
 
@@ -256,10 +219,10 @@ class LevelCache:
     the conversation.
     """
 
-    def __init__(self, compute: Any, size: int = 8) -> None:
+    def __init__(self, compute: Callable[[Any], Blocks], size: int = 8) -> None:
         self._compute = compute
         self._size = size
-        self._entries: OrderedDict[int, tuple[Any, Any, Blocks]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[Any, Blocks]] = OrderedDict()
         self._strings: OrderedDict[str, Blocks] = OrderedDict()
 
     def get(self, value: Any) -> Blocks:
@@ -271,7 +234,7 @@ class LevelCache:
                 if len(self._strings) > self._size:
                     self._strings.popitem(last=False)
             return found
-        for key, (_original, private, found) in self._entries.items():
+        for key, (private, found) in self._entries.items():
             if private == value:
                 self._entries.move_to_end(key)
                 return found
@@ -280,14 +243,10 @@ class LevelCache:
             private = copy.deepcopy(value)
         except Exception:
             private = object()  # uncopyable: never matches, recomputed next time
-        self._entries[id(private)] = (value, private, found)
+        self._entries[id(private)] = (private, found)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return found
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self._strings.clear()
 
 
 def system_fingerprint(system: Any) -> Blocks:
@@ -297,7 +256,7 @@ def system_fingerprint(system: Any) -> Blocks:
 
 
 def new_tools_cache() -> LevelCache:
-    return LevelCache(lambda tools: _tools(list(tools)))
+    return LevelCache(lambda tools: _blocks(list(tools), "tools", tool_fingerprint))
 
 
 def new_system_cache() -> LevelCache:

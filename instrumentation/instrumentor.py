@@ -23,9 +23,9 @@ from wrapt import FunctionWrapper, wrap_function_wrapper
 from tokentrail import __version__
 from tokentrail.semconv import TOKENTRAIL_SCOPE
 
-from .calls import Tracker
 from .config import Settings, disabled
-from .wrappers import Hooks
+from .hooks import Hooks
+from .tracker import Tracker
 
 log = logging.getLogger("tokentrail.instrumentation")
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from . import attributes as at
 from .attributes import sc
-from .fingerprint import Blocks, canonical, first_difference, get, message_blocks
+from .fields import get
+from .fingerprint import Blocks, canonical, first_difference, message_blocks
 from .threads import Thread
 
 _HASH = attrgetter("hash")

@@ -1,6 +1,6 @@
 """Reading responses: usage buckets, ids, stop reasons, cache diagnostics, stream events.
 
-Everything works on SDK models and on decoded JSON alike (``fingerprint.get``) and
+Everything works on SDK models and on decoded JSON alike (``fields.get``) and
 validates types: a field that is missing or of another type sets no attribute, it never
 raises (the caller's guard is the second line of defence).
 
@@ -16,7 +16,8 @@ from typing import Any
 
 from . import attributes as at
 from .attributes import sc
-from .fingerprint import get
+from .fields import get
+from .guard import swallowed
 
 
 def count(value: Any) -> int | None:
@@ -208,3 +209,17 @@ def _plain_block(block: Any) -> dict[str, Any]:
         return dict(block)
     data = getattr(block, "__dict__", None)
     return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else {}
+
+
+def decode_json(response: Any) -> Any:
+    """The decoded JSON body of a read ``httpx`` response (a raw response's), or None."""
+    try:
+        if not getattr(response, "is_closed", False):
+            return None
+        content_type = response.headers.get("content-type", "")
+        if "json" not in content_type:
+            return None
+        return json.loads(response.content)
+    except Exception:
+        swallowed("decode a raw response")
+        return None

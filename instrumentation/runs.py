@@ -47,7 +47,7 @@ class Run:
         self.automatic = automatic
         self.attributes = dict(attributes or {})
         self._turns = itertools.count(1)
-        self.last: Any = None  # the previous call's summary (.calls.LastCall)
+        self.last: Any = None  # the previous call's summary (.prefix.LastCall)
         self.last_response_id: str | None = None
 
     def next_turn(self) -> int:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from .fingerprint import Blocks, get, message_fingerprint, message_marks, response_fingerprint
+from .fields import get
+from .fingerprint import Blocks, message_fingerprint, message_marks, response_fingerprint
 from .runs import Run
 
 RECHECK = 4  # trailing messages whose cache_control markers are re-read each call

@@ -9,8 +9,8 @@ from tests.emulator.helpers import text_of, toks
 from tokentrail import semconv as sc
 from tokentrail.instrumentation import attributes as at
 from tokentrail.instrumentation import fingerprint, threads
-from tokentrail.instrumentation.calls import Tracker
 from tokentrail.instrumentation.config import Settings
+from tokentrail.instrumentation.tracker import Tracker
 
 EPH = {"type": "ephemeral"}
 TOOL = {"name": "grep", "description": "search", "input_schema": {"type": "object"}}

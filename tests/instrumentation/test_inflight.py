@@ -17,9 +17,10 @@ import pytest
 
 from tests.emulator.helpers import text_of
 from tokentrail import semconv as sc
-from tokentrail.instrumentation import AnthropicInstrumentor, calls, run
+from tokentrail.instrumentation import AnthropicInstrumentor, run
 from tokentrail.instrumentation import attributes as at
 from tokentrail.instrumentation import inflight as inflight_module
+from tokentrail.instrumentation import tracker as tracker_module
 from tokentrail.instrumentation.inflight import INFLIGHT, InFlight
 
 from .conftest import client_kwargs, llm_spans
@@ -142,7 +143,7 @@ def test_a_forked_child_analyses_although_the_parent_held_the_tracker_lock() -> 
     state; a fork at that moment must not leave the child's calls waiting forever."""
     from tokentrail.instrumentation.config import Settings
 
-    tracker = calls.Tracker(Settings())
+    tracker = tracker_module.Tracker(Settings())
     held, release = threading.Event(), threading.Event()
 
     def analysis_in_progress() -> None:
@@ -228,13 +229,13 @@ def analysed_on(monkeypatch) -> list[str]:
     tests with fast responses may have paused it: the pause is per process)."""
     INFLIGHT.resume()
     names: list[str] = []
-    analyze = calls.Tracker.analyze
+    analyze = tracker_module.Tracker.analyze
 
     def recording(self, *args):
         names.append(threading.current_thread().name)
         return analyze(self, *args)
 
-    monkeypatch.setattr(calls.Tracker, "analyze", recording)
+    monkeypatch.setattr(tracker_module.Tracker, "analyze", recording)
     return names
 
 
@@ -309,7 +310,7 @@ def test_the_callers_work_does_not_grow_with_the_conversation(emu, provider, exp
     calls into tokentrail's code on the caller's thread are the same on turn 120 as on
     turn 6; with the analysis inline, that includes the whole analysis."""
     anthropic = pytest.importorskip("anthropic")
-    package = os.path.dirname(calls.__file__) + os.sep
+    package = os.path.dirname(tracker_module.__file__) + os.sep
     inst = AnthropicInstrumentor()
     inst.instrument(tracer_provider=provider, analysis_thread=background)
     counts: dict[int, int] = {}
