@@ -32,8 +32,12 @@ from pathlib import Path
 
 OWN = "tokentrail-own"  # tokentrail with the bench's own-time counters
 INLINE = "tokentrail-inline"  # TOKENTRAIL_ANALYSIS_THREAD=0: the analysis in the caller
+WORKER = "tokentrail-worker"  # the analysis on a plain worker thread (SimpleWorker, bench only)
 PAIRED = "tokentrail-paired"  # tokentrail switched on and off call by call, in one process
-MODES = ["none", "sdk", "tokentrail", INLINE, "openllmetry", "openinference"]
+MODES = ["none", "sdk", "tokentrail", INLINE, WORKER, "openllmetry", "openinference"]
+# The analysis designs, each measured paired (its own child per round): the in-flight
+# scheduler (instrumentation/inflight.py), the caller, a plain worker thread.
+DESIGNS = {"tokentrail": PAIRED, INLINE: INLINE + "-paired", WORKER: WORKER + "-paired"}
 RESPONSE = {
     "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
     "content": [{"type": "text", "text": "Sure, here is a short answer."}],
@@ -72,10 +76,12 @@ def setup(mode: str, network_s: float = 0.0):
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(Discard()))
         trace.set_tracer_provider(provider)
-    if mode in ("tokentrail", INLINE, OWN):
+    if mode in ("tokentrail", INLINE, WORKER, OWN):
         from tokentrail.instrumentation import AnthropicInstrumentor
 
         AnthropicInstrumentor().instrument(analysis_thread=mode != INLINE)
+        if mode == WORKER:
+            SimpleWorker.install()
     elif mode == "openllmetry":
         from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor as Peer
 
@@ -104,6 +110,72 @@ def setup(mode: str, network_s: float = 0.0):
     return anthropic.Anthropic(api_key="sk-bench", base_url="http://bench", max_retries=0,
                                http_client=httpx.Client(transport=httpx.MockTransport(handler)),
                                **kwargs)
+
+
+class SimpleWorker:
+    """The simplest background design, to weigh the scheduler against (bench only).
+
+    One daemon thread and a FIFO. A call's analysis is handed to the thread when the
+    SDK has built the request (the same wake point as ``inflight``, which measured
+    better than waking at submit time, bench/README.md); the caller joins it on an
+    Event, or runs it itself if it was never handed over. No pause/probe heuristic,
+    no re-entrancy owner, no take-over of queued work by the joiner. The library
+    would also need a fork reset; the bench does not fork.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from queue import SimpleQueue
+
+        from tokentrail.instrumentation.inflight import Task
+
+        class Job(Task):
+            __slots__ = ("event",)
+
+            def __init__(self, fn: Callable[[], object]) -> None:
+                super().__init__(fn)
+                self.event = threading.Event()
+
+            def run(self) -> None:
+                super().run()
+                self.event.set()
+
+        self.job = Job
+        self.held: list = []  # submitted, not yet handed over
+        self.queue: SimpleQueue = SimpleQueue()
+        threading.Thread(target=self._work, name="bench-worker", daemon=True).start()
+
+    @classmethod
+    def install(cls) -> None:
+        from tokentrail.instrumentation import hooks, message_call, tracker
+
+        worker = cls()
+        for module in (hooks, message_call, tracker):
+            module.INFLIGHT = worker
+
+    def submit(self, fn: Callable[[], object]) -> object:
+        job = self.job(fn)
+        self.held.append(job)
+        return job
+
+    def wake(self) -> None:
+        held, self.held = self.held, []
+        for job in held:
+            self.queue.put(job)
+
+    def join(self, job: object) -> bool:
+        if job in self.held:  # never handed over (no request was built): run it here
+            while self.held:
+                first = self.held.pop(0)
+                first.run()
+                if first is job:
+                    break
+        job.event.wait()
+        return job.done
+
+    def _work(self) -> None:
+        while True:
+            self.queue.get().run()
 
 
 class OwnTimer:
@@ -221,10 +293,12 @@ def metered(create: Callable[..., object], **kwargs: object) -> tuple[int, int, 
     return wall - (SERVER.ns - server0), time.process_time_ns() - cpu0, out
 
 
-def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float) -> dict:
-    """tokentrail minus SDK per call, paired: each call is made once on, once off (ABBA)."""
+def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float,
+                   design: str = "tokentrail") -> dict:
+    """tokentrail minus SDK per call, paired: each call is made once on, once off (ABBA).
+    ``design``: which analysis design tokentrail runs with (a key of DESIGNS)."""
     switch = Switch()
-    client = setup("tokentrail", network_s)
+    client = setup(design, network_s)
     switch.installed()
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
                "cache_control": {"type": "ephemeral"}}]
@@ -283,8 +357,9 @@ def crossover(differences: list[int]) -> float:
 def measure(mode: str, calls: int, turns: int, cold: bool = False,
             network_s: float = 0.0) -> dict:
     evict = Evictor(cold)
-    if mode == PAIRED:
-        return measure_paired(calls, turns, evict, network_s)
+    for design, paired_mode in DESIGNS.items():
+        if mode == paired_mode:
+            return measure_paired(calls, turns, evict, network_s, design)
     timer = OwnTimer() if mode == OWN else None
     client = setup(mode, network_s)
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
@@ -428,10 +503,11 @@ def main() -> None:
 def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
     """Run every mode in cache state ``state``, print its tables; (absolute, ratio) verdicts."""
     cold = state == "cold"
-    rounds: dict[str, list[dict]] = {mode: [] for mode in [*MODES, OWN, PAIRED]}
+    children = [*MODES, OWN, *DESIGNS.values()]
+    rounds: dict[str, list[dict]] = {mode: [] for mode in children}
     skipped: dict[str, str] = {}
     for _ in range(args.rounds):
-        for mode in [*MODES, OWN, PAIRED]:
+        for mode in children:
             if mode in skipped:
                 continue
             result = run_child(mode, args, cold)
@@ -500,6 +576,7 @@ def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
         print(f"{verdict(ok)}  {k:<5} added <= {TARGET_US:.0f} us: paired "
               f"{spread(paired_us[k])} us, own {direct:.0f} us (difference of medians "
               f"{statistics.median(added[k]):.0f} us)")
+    designs(rounds, base)
     ratio_paired = [r["late"] / r["early"] for r in paired]
     ratio_ok = (statistics.median(ratio_paired) <= TARGET_RATIO
                 and statistics.median(ratio_own) <= TARGET_RATIO)
@@ -507,6 +584,29 @@ def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
           f"{spread(ratio_paired, '{:.2f}')}, own-time ratio {spread(ratio_own, '{:.2f}')}; "
           f"difference-of-medians ratio {spread(ratio_added, '{:.2f}')}, informative only")
     return absolute, ratio_ok
+
+
+def designs(rounds: dict[str, list[dict]], sdk: list[dict]) -> None:
+    """The analysis designs side by side: what each adds per call, paired, in us and as a
+    share of what the SDK itself spends on the same call (its native tracing included)."""
+    print("\nAnalysis designs, added per call (paired), us and % of the SDK's own time; "
+          "CPU all threads:")
+    print(f"| {'design':<18}| {'short':>14} | {'early turns':>14} | {'late turns':>14} "
+          f"| {'CPU short/early/late':>22} |")
+    print(f"|{'-' * 19}|{'-' * 16}|{'-' * 16}|{'-' * 16}|{'-' * 24}|")
+    for design, paired_mode in DESIGNS.items():
+        runs = rounds.get(paired_mode) or []
+        if not runs:
+            print(f"| {design:<18}| did not run")
+            continue
+        cells = []
+        for k in SCENARIOS:
+            us = statistics.median(r[k] for r in runs)
+            share = 100 * us / statistics.median(r[k] for r in sdk)
+            cells.append(f"{us:5.0f} ({share:4.1f}%)")
+        cpu = "/".join(f"{statistics.median(r['cpu_' + k] for r in runs):.0f}"
+                       for k in SCENARIOS)
+        print(f"| {design:<18}| " + " | ".join(f"{c:>14}" for c in cells) + f" | {cpu:>22} |")
 
 
 if __name__ == "__main__":
