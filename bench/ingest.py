@@ -87,7 +87,7 @@ def run_serve(bodies: list[bytes], spans: int, seconds: float, senders: int) -> 
     proc = subprocess.Popen(
         [sys.executable, "-m", "tokentrail", "serve", "--data", str(data / "store"),
          "--otlp-http-port", str(otlp), "--ui-port", str(ui),
-         "--otlp-grpc-port", str(free_port()), "--log-level", "warning"],
+         "--otlp-grpc-port", str(free_port()), "--sql-port", "0", "--log-level", "warning"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

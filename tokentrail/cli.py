@@ -64,20 +64,25 @@ def cli() -> None:
 @cli.command()
 @store_options
 @click.option("--host", default=None, help="Bind address [env TOKENTRAIL_HOST; 127.0.0.1]. "
-              "Anything beyond loopback needs TOKENTRAIL_INGEST_TOKEN and TOKENTRAIL_UI_TOKEN.")
+              "Anything beyond loopback needs TOKENTRAIL_INGEST_TOKEN, TOKENTRAIL_UI_TOKEN and "
+              "TOKENTRAIL_SQL_TOKEN.")
 @click.option("--otlp-http-port", type=int, default=None,
               help="OTLP/HTTP receiver port [env TOKENTRAIL_OTLP_HTTP_PORT; 4318].")
 @click.option("--otlp-grpc-port", type=int, default=None,
               help="OTLP/gRPC receiver port [env TOKENTRAIL_OTLP_GRPC_PORT; 4317].")
 @click.option("--ui-port", type=int, default=None,
               help="Web UI port [env TOKENTRAIL_UI_PORT; 8765].")
+@click.option("--sql-port", type=int, default=None,
+              help="ClickHouse HTTP interface of the embedded store, read-only "
+                   "[env TOKENTRAIL_SQL_PORT; 8123; 0 turns it off].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default=None, help="[env TOKENTRAIL_LOG_LEVEL; info]")
 def serve(**flags: Any) -> None:
     """Run the OTLP collector and the web UI on one store (embedded by default).
 
     Point instrumented agents at http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_ENDPOINT)
-    and open http://127.0.0.1:8765. Stops cleanly on Ctrl-C / SIGTERM after
+    and open http://127.0.0.1:8765; query the store live with any ClickHouse client
+    at http://127.0.0.1:8123. Stops cleanly on Ctrl-C / SIGTERM after
     committing everything it acknowledged.
     """
     settings = _settings(**flags)

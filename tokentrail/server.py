@@ -2,7 +2,9 @@
 
 chDB lets exactly one process own an embedded data directory (docs/facts.md §7), so the
 process that writes spans must also be the one that serves the UI. Both run as
-uvicorn servers on one event loop over one :class:`~tokentrail.store.Store`.
+uvicorn servers on one event loop over one :class:`~tokentrail.store.Store`, and so does
+the SQL interface (ClickHouse's HTTP interface for the embedded store, tokentrail.sql_http),
+whose queries run on threads of their own.
 
 Shutdown order matters for "nothing acknowledged is lost": on SIGINT/SIGTERM the
 servers stop accepting connections and finish their in-flight requests (each of
@@ -25,7 +27,10 @@ from tokentrail.collector.encode import Encoder
 from tokentrail.collector.ingest import Ingest
 from tokentrail.collector.writer import BatchWriter
 from tokentrail.settings import Settings
+from tokentrail.sql_http import QueryRunner
+from tokentrail.sql_http import build as build_sql_interface
 from tokentrail.store import Store, redact_dsn
+from tokentrail.store.database import ENGINE_QUERY_TAG
 from tokentrail.web.app import create_app as create_ui_app
 
 log = logging.getLogger("tokentrail.serve")
@@ -73,6 +78,12 @@ async def run(settings: Settings) -> int:
         _server(otlp_http.create_app(ingest), settings, settings.otlp_http_port, "OTLP/HTTP"),
         _server(create_ui_app(store, token=settings.ui_token), settings, settings.ui_port, "UI"),
     ]
+    sql_runner: QueryRunner | None = None
+    if settings.sql_port and store.is_embedded:
+        sql_app, sql_runner = await asyncio.to_thread(build_sql_interface, store, settings)
+        servers.append(_server(sql_app, settings, settings.sql_port, "SQL"))
+    elif settings.sql_port:
+        log.info("no SQL interface with --clickhouse: the ClickHouse server answers SQL itself")
     stopping = asyncio.Event()
     failed = False
 
@@ -80,6 +91,8 @@ async def run(settings: Settings) -> int:
         stopping.set()
         for server in servers:
             server.should_exit = True
+        if sql_runner is not None:  # running SQL queries must not hold up the shutdown
+            sql_runner.kill(ENGINE_QUERY_TAG)
 
     def on_signal(signum: int) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
@@ -97,8 +110,9 @@ async def run(settings: Settings) -> int:
         try:
             await server.serve()
         except SystemExit:  # uvicorn exits this way when it cannot bind
-            log.error("%s server failed to start on %s:%s", server.name,
-                      settings.host, server.config.port)
+            log.error("%s server failed to start on %s:%s%s", server.name,
+                      settings.host, server.config.port,
+                      " (--sql-port 0 turns it off)" if server.name == "SQL" else "")
             failed = True
         finally:
             stop_all()  # one server down means the process is down
@@ -125,10 +139,12 @@ async def run(settings: Settings) -> int:
             await asyncio.sleep(0.05)
         where = (f"embedded store {settings.data}" if store.is_embedded
                  else f"ClickHouse {redact_dsn(store.dsn)}")
+        sql = (f"SQL (ClickHouse HTTP) on http://{settings.host}:{settings.sql_port}, "
+               if sql_runner is not None else "")
         print(
             f"tokentrail serve: OTLP/HTTP on http://{settings.host}:{settings.otlp_http_port}, "
             f"OTLP/gRPC on {settings.host}:{settings.otlp_grpc_port}, "
-            f"UI on http://{settings.host}:{settings.ui_port}, {where}",
+            f"UI on http://{settings.host}:{settings.ui_port}, {sql}{where}",
             file=sys.stderr,
             flush=True,
         )
@@ -136,6 +152,8 @@ async def run(settings: Settings) -> int:
     try:
         await asyncio.gather(announce(), serve_grpc(), *(serve_http(s) for s in servers))
     finally:
+        if sql_runner is not None:
+            await asyncio.to_thread(sql_runner.close)
         await asyncio.to_thread(writer.close)
         await asyncio.to_thread(encoder.close)
         store.close()

@@ -64,6 +64,29 @@ class Settings(BaseSettings):
         description="Processes decoding OTLP bodies (0: threads of the serving process).")
     log_level: str = Field(default="info")
 
+    # The SQL interface: ClickHouse's HTTP interface for the embedded store.
+    sql_port: int = Field(default=8123, ge=0, le=65535,
+                          description="ClickHouse HTTP interface of the embedded store (0: off).")
+    sql_token: str | None = Field(
+        default=None, description="Password SQL clients must send (any user name); required "
+                                  "beyond loopback and for the writable mode.")
+    sql_writable: bool = Field(
+        default=False, description="Let SQL clients write (split deployments only; needs "
+                                   "TOKENTRAIL_SQL_TOKEN). Read-only otherwise.")
+    sql_max_concurrent_queries: int = Field(
+        default=4, gt=0, description="Refuse (503, Retry-After) beyond this many SQL queries.")
+    sql_max_execution_time: float = Field(default=60.0, ge=0,
+                                          description="Per-query time limit, seconds (0: none).")
+    sql_max_memory_usage: int = Field(default=1 << 30, ge=0,
+                                      description="Per-query memory limit, bytes (0: none).")
+    sql_max_threads: int = Field(default=1, ge=0,
+                                 description="Engine threads per SQL query (0: the engine's).")
+    sql_max_result_bytes: int = Field(
+        default=128 << 20, ge=0, description="Result limit for output formats that are "
+                                             "produced whole (JSON, Parquet...), bytes.")
+    sql_max_body_bytes: int = Field(default=64 << 20, gt=0,
+                                    description="SQL request body limit, bytes.")
+
     @field_validator("clickhouse")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -76,10 +99,13 @@ class Settings(BaseSettings):
 
     def exposure_problems(self) -> list[str]:
         """Reasons this configuration must not start: servers reachable from other
-        machines need a token."""
-        if is_loopback(self.host):
-            return []
+        machines need a token, and so does the SQL interface's writable mode."""
         problems = []
+        if self.sql_writable and not self.sql_token:
+            problems.append("TOKENTRAIL_SQL_WRITABLE lets SQL clients write: set "
+                            "TOKENTRAIL_SQL_TOKEN")
+        if is_loopback(self.host):
+            return problems
         if not self.ingest_token:
             problems.append(
                 f"--host {self.host} exposes the OTLP receiver beyond this machine: "
@@ -89,6 +115,11 @@ class Settings(BaseSettings):
             problems.append(
                 f"--host {self.host} exposes the web UI beyond this machine: "
                 "set TOKENTRAIL_UI_TOKEN"
+            )
+        if self.sql_port and not self.clickhouse and not self.sql_token:
+            problems.append(
+                f"--host {self.host} exposes the SQL interface beyond this machine: "
+                "set TOKENTRAIL_SQL_TOKEN (or --sql-port 0)"
             )
         return problems
 

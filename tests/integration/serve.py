@@ -27,6 +27,7 @@ class Serve:
         self.otlp_port = free_port()
         self.grpc_port = free_port()
         self.ui_port = free_port()
+        self.sql_port = free_port()
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -37,11 +38,17 @@ class Serve:
     def ui(self) -> str:
         return f"http://127.0.0.1:{self.ui_port}"
 
+    @property
+    def sql(self) -> str:
+        """The SQL interface (ClickHouse's HTTP interface of the embedded store)."""
+        return f"http://127.0.0.1:{self.sql_port}"
+
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tokentrail", "serve", "--data", str(self.data),
              "--otlp-http-port", str(self.otlp_port), "--ui-port", str(self.ui_port),
-             "--otlp-grpc-port", str(self.grpc_port), *self.extra_args],
+             "--otlp-grpc-port", str(self.grpc_port), "--sql-port", str(self.sql_port),
+             *self.extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
