@@ -103,27 +103,31 @@ class _ZstdStream:
 
 def decode_body(body: bytes, content_encoding: str, limit: int) -> bytes:
     """The request body without its Content-Encoding; at most ``limit`` bytes
-    (ValueError beyond it, or for an encoding this server does not read)."""
+    (OverflowError beyond it; ValueError for an encoding this server does not read).
+    Clients stream compressed bodies as several concatenated frames (gzip members, lz4
+    or zstd frames): all of them are read."""
     method = content_encoding.strip().lower()
     if method in ("", "identity"):
         return body
     if method in ("gzip", "x-gzip"):
-        return _bounded(zlib.decompressobj(16 + zlib.MAX_WBITS), body, limit)
-    if method == "deflate":
-        return _bounded(zlib.decompressobj(), body, limit)
-    if method == "zstd" and zstd is not None:
-        data = zstd.ZstdDecompressor().decompress(body, max_length=limit + 1)
+        new = lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)  # noqa: E731
+    elif method == "deflate":
+        new = zlib.decompressobj
+    elif method == "zstd" and zstd is not None:
+        new = zstd.ZstdDecompressor
     elif method == "lz4" and lz4_frame is not None:
-        data = lz4_frame.decompress(body)
+        new = lz4_frame.LZ4FrameDecompressor
     else:
         raise ValueError(f"unsupported Content-Encoding {content_encoding!r}")
-    if len(data) > limit:
-        raise OverflowError(f"the request body is larger than {limit} bytes decompressed")
-    return data
-
-
-def _bounded(decompressor, body: bytes, limit: int) -> bytes:
-    data = decompressor.decompress(body, limit + 1)
-    if len(data) > limit:
-        raise OverflowError(f"the request body is larger than {limit} bytes decompressed")
-    return data
+    out, size, rest = [], 0, body
+    while rest:
+        decompressor = new()
+        data = decompressor.decompress(rest, limit - size + 1)
+        size += len(data)
+        if size > limit:
+            raise OverflowError(f"the request body is larger than {limit} bytes decompressed")
+        out.append(data)
+        rest = decompressor.unused_data
+        if not rest and not getattr(decompressor, "eof", True):
+            raise ValueError("the compressed request body is truncated")
+    return b"".join(out)

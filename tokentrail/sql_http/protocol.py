@@ -167,6 +167,8 @@ class SqlRequest:
 
     query: bytes
     method: str
+    url_query: bytes | None = None  # the query parameter, when a body follows it
+    body: bytes = b""
     database: str | None = None
     default_format: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
@@ -254,7 +256,8 @@ def parse_request(method: str, headers: Mapping[str, str], params: list[tuple[st
     else:
         query = body
     request = SqlRequest(
-        query=query, method=method,
+        query=query, method=method, body=body,
+        url_query=query_text.encode() if query_text and body else None,
         database=headers.get("x-clickhouse-database") or values.get("database") or None,
         default_format=headers.get("x-clickhouse-format") or values.get("default_format") or None,
         query_id=values.get("query_id") or headers.get("x-clickhouse-query-id") or None,

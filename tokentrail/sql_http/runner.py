@@ -31,6 +31,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ from tokentrail.store.database import (
 log = logging.getLogger(__name__)
 
 SPOOL_IN_MEMORY = 16 * 1024 * 1024  # wait_end_of_query: beyond this, to a temp file
+_INSERT_HEAD_TRIES = 16  # newlines tried as the end of an INSERT statement in a body
+_INSERT_HEAD_MAX = 1 << 20
+_INSERT_FORMAT = re.compile(r"(INSERT INTO .*) FORMAT `?([A-Za-z0-9_]+)`?\Z", re.S)
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,9 @@ class RunningQuery:
 
     def _start(self, session: EngineSession) -> None:
         request, limits = self.request, self.runner.limits
-        statement = session.classify(request.query)
+        insert = None if self.runner.readonly else self._split_insert(session)
+        statement = session.classify(request.query if insert is None else
+                                     insert[0].encode())
         if statement.statements > 1:
             raise ClickHouseError.own(protocol.SYNTAX_ERROR, "Syntax error (Multi-statements "
                                       "are not allowed)")
@@ -192,19 +198,61 @@ class RunningQuery:
         if asked_readonly is not None:  # under readonly, the engine refuses a change
             session.set({"readonly": asked_readonly})
 
-        if streamed:
-            self._stream = session.stream(request.query, self.output_format, request.params)
-            self._pending = self._next_part()
-        else:
-            data, self.stats = session.query(request.query, self.output_format, request.params)
-            self._pending = data
+        if insert is not None:
+            self.stats = session.insert(*insert)
+            self._pending = b""
             self._finished = True
+            return
+        if streamed:
+            try:
+                self._stream = session.stream(request.query, self.output_format,
+                                              request.params)
+                self._pending = self._next_part()
+                return
+            except EngineError as exc:  # chDB streams SELECTs only (not DESCRIBE, SHOW...)
+                if "Streaming query is not supported" not in str(exc):
+                    raise
+                if self._stream is not None:
+                    self._stream.close()
+                    self._stream = None
+        data, self.stats = session.query(request.query, self.output_format, request.params)
+        self._pending = data
+        self._finished = True
+
+    def _split_insert(self, session: EngineSession) -> tuple[str, str, bytes] | None:
+        """(INSERT statement, format, data) when the request carries INSERT data.
+
+        As over ClickHouse's HTTP interface, the data follows ``INSERT ... FORMAT X``
+        after a newline: after the ``query`` parameter, or inside the body. The engine's
+        parser finds where the statement ends (the first prefix ending at a newline that
+        it formats as ``INSERT INTO ... FORMAT X``)."""
+        request = self.request
+        if request.url_query is not None:
+            candidates = [(request.url_query, request.body)]
+        else:
+            query, candidates, start = request.query, [], 0
+            while len(candidates) < _INSERT_HEAD_TRIES and 0 <= start < _INSERT_HEAD_MAX:
+                end = query.find(b"\n", start)
+                if end < 0:
+                    break
+                candidates.append((query[:end], query[end + 1:]))
+                start = end + 1
+        for head, data in candidates:
+            if not data or not head.lstrip()[:6].upper().startswith(b"INSERT"):
+                continue
+            if session.classify(head).statements != 1:
+                continue
+            match = _INSERT_FORMAT.match(session.canonical(head.decode("utf-8", "replace")))
+            if match:
+                return match.group(1), match.group(2), data
+        return None
 
     def _check_control(self, canonical: str) -> None:
         if " INTO OUTFILE " in f" {canonical} ":
             raise ClickHouseError.own(protocol.INTO_OUTFILE_NOT_ALLOWED,
                                       "INTO OUTFILE is not allowed")
-        if not canonical.startswith("SET "):  # SET is the engine's: readonly refuses it
+        # SET (and INSERT ... SETTINGS) are the engine's: readonly refuses them
+        if not canonical.startswith(("SET ", "INSERT ")):
             raise ClickHouseError.own(
                 protocol.ACCESS_DENIED, "Not enough privileges: tokentrail's SQL interface "
                 "refuses control statements (KILL, SYSTEM, USE, transactions...) other "

@@ -404,6 +404,19 @@ class EngineSession:
         except Exception as exc:
             raise EngineError(str(exc)) from None
 
+    def insert(self, statement: str, fmt: str, data: bytes) -> EngineStats:
+        """``statement`` (an INSERT without FORMAT clause) with ``data`` in ``fmt``,
+        streamed to the engine (inline data in the query text is cut short by chDB)."""
+        try:
+            with self._connection.send_insert(statement, fmt) as inserter:
+                inserter.append(data)
+                result = inserter.finish()
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+        return EngineStats(written_rows=int(result.rows_written),
+                           written_bytes=int(result.bytes_written),
+                           elapsed_s=float(result.elapsed))
+
     def close(self) -> None:
         try:
             self._connection.close()
