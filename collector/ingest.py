@@ -91,15 +91,24 @@ class Ingest:
     async def export(self, signal: Signal, body: bytes, kind: str,
                      encoding: str | None = None) -> Message:
         """Decode, commit, and return the Export*ServiceResponse to send back."""
-        try:
-            encoded = await asyncio.wrap_future(
-                self.encoder.submit(signal.name, body, kind, encoding, self.max_body_bytes))
-        except BodyTooLarge as exc:
-            raise IngestError(Failure.TOO_LARGE, str(exc)) from None
-        except DecodeError as exc:
-            raise IngestError(Failure.INVALID, str(exc)) from None
-        except BrokenExecutor:
-            raise IngestError(Failure.UNAVAILABLE, "a decode worker died; retry", 1) from None
+        # A worker that dies breaks its whole pool, and the pool notices only a moment
+        # later: requests submitted in between fail with BrokenExecutor although they
+        # arrived after the death. Decoding has no side effects, so each request gets
+        # one more try on the fresh pool the encoder starts; a body that kills that one
+        # too is refused as retryable (nothing of it was acknowledged).
+        for attempts_left in (1, 0):
+            try:
+                encoded = await asyncio.wrap_future(
+                    self.encoder.submit(signal.name, body, kind, encoding, self.max_body_bytes))
+                break
+            except BodyTooLarge as exc:
+                raise IngestError(Failure.TOO_LARGE, str(exc)) from None
+            except DecodeError as exc:
+                raise IngestError(Failure.INVALID, str(exc)) from None
+            except BrokenExecutor:
+                if not attempts_left:
+                    raise IngestError(Failure.UNAVAILABLE, "a decode worker died; retry",
+                                      1) from None
         try:
             futures = self.writer.submit_many(
                 [Part(t.table, t.columns, t.native, t.rows) for t in encoded.tables])
