@@ -2,17 +2,20 @@
 
 Values are stored the way the OpenTelemetry Collector's ClickHouse exporter stores
 them, so both ingest paths produce identical rows: attribute values as strings
-(``pcommon.Value.AsString``: JSON for arrays and maps, ``true``/``false`` for
-booleans), ids as lowercase hex, span kind and status code as their short names.
+(``pcommon.Value.AsString``: Go's encoding/json for arrays and maps, ES6-style
+doubles, ``true``/``false`` for booleans, base64 for bytes), ids as lowercase hex,
+span kind and status code as their short names. tests/collector/test_shadow.py checks
+this against an independent decode.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 from google.protobuf.message import Message
@@ -55,11 +58,6 @@ _SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consu
 _STATUS_CODES = ("Unset", "Ok", "Error")
 
 
-# One encoder for the whole process: json.dumps() with options builds a new encoder
-# per call, which was the largest single cost of ingest (measured with py-spy).
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
 def any_value_to_str(value: AnyValue) -> str:
     """One attribute value as the string the raw tables store."""
     return _to_str(value, value.WhichOneof("value"))
@@ -74,39 +72,66 @@ def _to_str(value: AnyValue, kind: str | None) -> str:
     if kind == "bool_value":
         return "true" if value.bool_value else "false"
     if kind in ("array_value", "kvlist_value"):
-        return _to_json(_plain(value))
+        try:
+            return _json(value, kind)
+        except ValueError:  # NaN or an infinity inside: Go's json.Marshal fails, giving ""
+            return ""
     if kind == "double_value":
-        return _float_to_str(value.double_value)
+        number = value.double_value
+        if math.isfinite(number):
+            return _float_to_str(number)
+        return "json: unsupported value: " + ("NaN" if number != number else
+                                              "+Inf" if number > 0 else "-Inf")
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
     return ""
 
 
 def _float_to_str(number: float) -> str:
-    if math.isfinite(number) and number.is_integer() and abs(number) < 1e16:
-        return str(int(number))
-    return repr(number)
+    """A finite double as Go writes it (pcommon's float64AsString, encoding/json): the
+    shortest digits that round-trip, positional from 1e-6 up to 1e21 ("3", not "3.0";
+    "0.000025"; "278908409818195070000"), else with an unpadded exponent ("1e-7")."""
+    text = repr(number)  # the same shortest digits
+    if "e" not in text:
+        return text[:-2] if text.endswith(".0") else text
+    if 1e-6 <= abs(number) < 1e21:  # Python switches to an exponent sooner than Go
+        return format(Decimal(text), "f")
+    return text.replace("e-0", "e-")
 
 
-def _plain(value: AnyValue) -> Any:
-    """AnyValue -> JSON-ready Python value (for arrays and maps)."""
-    kind = value.WhichOneof("value")
+# Go's encoding/json also escapes these inside strings (HTML safety) where Python's does not.
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _quote(text: str) -> str:
+    return encode_basestring(text).translate(_GO_ESCAPES)
+
+
+def _json(value: AnyValue, kind: str | None) -> str:
+    """An AnyValue as Go's ``json.Marshal(value.AsRaw())``: map keys sorted (the last of
+    a repeated key wins), bytes as base64 strings, empty values as null. Raises
+    ValueError for NaN and infinities, which Go refuses."""
     if kind == "string_value":
-        return value.string_value
-    if kind == "bool_value":
-        return value.bool_value
+        return _quote(value.string_value)
     if kind == "int_value":
-        return value.int_value
+        return str(value.int_value)
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
     if kind == "double_value":
-        number = value.double_value
-        return number if math.isfinite(number) else repr(number)
+        if not math.isfinite(value.double_value):
+            raise ValueError("not representable in JSON")
+        return _float_to_str(value.double_value)
     if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode("ascii")
+        return '"' + base64.b64encode(value.bytes_value).decode("ascii") + '"'
     if kind == "array_value":
-        return [_plain(v) for v in value.array_value.values]
+        return "[" + ",".join(_json(v, v.WhichOneof("value"))
+                              for v in value.array_value.values) + "]"
     if kind == "kvlist_value":
-        return {kv.key: _plain(kv.value) for kv in value.kvlist_value.values}
-    return None
+        entries = {kv.key: kv.value for kv in value.kvlist_value.values}
+        return "{" + ",".join(_quote(key) + ":" + _json(entries[key], entries[key].WhichOneof(
+            "value")) for key in sorted(entries)) + "}"
+    return "null"
 
 
 def attributes(kvs: Iterable[KeyValue]) -> dict[str, str]:
