@@ -128,7 +128,10 @@ def schema(data: Path | None, clickhouse: str | None, cluster: str | None,
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        applied = store.migrate(cluster)
+        try:
+            applied = store.migrate(cluster)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
         where = f" on cluster {cluster}" if cluster else ""
         click.echo(f"schema at version {store.schema_version()}{where}"
                    + (f" (applied {applied})" if applied else " (up to date)"))

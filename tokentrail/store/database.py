@@ -117,9 +117,14 @@ class Store:
         """Apply every migration not yet recorded (see :mod:`tokentrail.store.migrations`);
         returns the versions applied. A store whose schema was applied to a cluster
         (``schema --apply --cluster``) is migrated ``ON CLUSTER`` again."""
-        if cluster is None:
-            cluster = migrations.detect_cluster(self.client)
-        return migrations.migrate(self.client, cluster)
+        try:
+            if cluster is None:
+                cluster = migrations.detect_cluster(self.client)
+            return migrations.migrate(self.client, cluster)
+        except Exception as exc:  # the driver's errors don't say what we were doing
+            where = f" on cluster {cluster}" if cluster else ""
+            raise StoreError(f"upgrading the schema{where} failed: {exc}. Every step is "
+                             "idempotent: fix the cause and run it again.") from exc
 
     def schema_version(self) -> int:
         result = self.client.query(

@@ -54,21 +54,21 @@ def build() -> list[b.Piece]:
 '''
 
 
-def new(version: int, slug: str, name: str) -> Path:
+def new(version: int, slug: str, name: str, *, directory: Path = HERE) -> Path:
     """Write the skeleton of migration ``version``."""
     module = f"m{version:04d}_{slug}"
     if not MODULE_NAME.match(module):
         raise SystemExit(f"bad slug {slug!r}: use lowercase letters, digits and _")
-    taken = dict(module_names())
+    taken = dict(module_names(directory))
     if version in taken:
         raise SystemExit(f"version {version} is taken by {taken[version]}")
-    path = HERE / f"{module}.py"
+    path = directory / f"{module}.py"
     path.write_text(_TEMPLATE.format(version=version, name=name.replace('"', "'"),
                                      module=module), encoding="utf-8")
     return path
 
 
-def freeze(module_name: str, *, force: bool = False) -> str:
+def freeze(module_name: str, *, force: bool = False, package: str = PACKAGE) -> str:
     """Render ``build()`` of a migration module into its SQL files; returns the checksum."""
     from tokentrail.store.migrations import build as b
 
@@ -76,11 +76,12 @@ def freeze(module_name: str, *, force: bool = False) -> str:
     if not match:
         raise SystemExit(f"{module_name!r} is not a migration module name (mNNNN_slug)")
     version = int(match.group(1))
-    module = importlib.import_module(f"{PACKAGE}.{module_name}")
+    module = importlib.import_module(f"{package}.{module_name}")
     if not callable(getattr(module, "build", None)):
         raise SystemExit(f"{module_name} has no build(): it cannot be (re-)frozen")
-    single_path = HERE / f"{module_name}.sql"
-    cluster_path = HERE / f"{module_name}.cluster.sql"
+    directory = Path(module.__file__ or "").parent
+    single_path = directory / f"{module_name}.sql"
+    cluster_path = directory / f"{module_name}.cluster.sql"
     if not force and (single_path.exists() or cluster_path.exists()):
         raise SystemExit(f"{module_name} is frozen already; a released migration must not "
                          "change (use --force only for one that was never released)")

@@ -13,12 +13,13 @@ from tokentrail.store.migrations.model import Migration, MigrationFileError, loa
 
 MODULE_NAME = re.compile(r"^m(\d{4})_[a-z0-9_]+$")
 PACKAGE = "tokentrail.store.migrations"
+HERE = Path(__file__).parent
 
 
-def module_names() -> list[tuple[int, str]]:
+def module_names(directory: Path = HERE) -> list[tuple[int, str]]:
     """(version, module name) of every migration module, in version order."""
     found = []
-    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    for info in pkgutil.iter_modules([str(directory)]):
         match = MODULE_NAME.match(info.name)
         if match:
             found.append((int(match.group(1)), info.name))
