@@ -6,7 +6,9 @@ response and a valid event stream: fields dropped, wrong types, negative or bool
 counts, unknown event types, events out of order, streams cut in the middle. Each case
 runs through the real SDK twice over an in-process transport, uninstrumented and
 instrumented, and the outcomes are compared. Real cut streams come from the emulator's
-fault injection.
+fault injection. Every case runs through both paths tokentrail has (enriching the
+SDK's own span, the default on 2.x; its own span, on 0.x or with the SDK's tracing
+off), and checks that the instrumented run did take that path.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import Any
 import pytest
 
 from tests.emulator.helpers import API_KEY
+from tokentrail import semconv as sc
 from tokentrail.instrumentation import AnthropicInstrumentor
 
-from .conftest import client_kwargs
+from .conftest import NATIVE, SDK_SCOPE
 
 # Odd values make pydantic warn when the SDK dumps them; the warning is the same either way.
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::UserWarning")]
@@ -107,20 +110,56 @@ def outcome(make_client, call) -> tuple[str, Any]:
         return "error", (type(error).__name__, str(error))
 
 
-def run_both(make_client, call, provider) -> tuple[Any, Any]:
+# Where the instrumented call is recorded (instrumentation/__init__.py): on the SDK's own
+# ``anthropic.messages.create`` span where the SDK traces (2.x with a tracer: the
+# default), else on a span tokentrail starts (0.x, or 2.x with tracing off).
+SDK_SPAN, OWN_SPAN = "sdk-span", "own-span"
+PATHS = [
+    pytest.param(SDK_SPAN, marks=pytest.mark.skipif(
+        not NATIVE, reason="anthropic 0.x has no tracing of its own: only tokentrail's "
+                           "own span exists there")),
+    OWN_SPAN,
+]
+
+
+def tracing_option(path: str, provider) -> dict[str, Any]:
+    """Client options that put the SDK's tracing on (SDK_SPAN) or off (OWN_SPAN)."""
+    if not NATIVE:
+        return {}  # 0.x has no such option; tokentrail always makes the span
+    return {"open_telemetry": {"tracer_provider": provider} if path == SDK_SPAN else False}
+
+
+def check_path(spans, path: str, what: object) -> None:
+    """The instrumented run made exactly one span, on the expected path, and tokentrail
+    wrote its own attributes on it (not only the SDK's)."""
+    assert len(spans) == 1, (what, [(s.name, s.instrumentation_scope.name) for s in spans])
+    (span,) = spans
+    if path == SDK_SPAN:
+        assert (span.instrumentation_scope.name, span.name) == (
+            SDK_SCOPE, "anthropic.messages.create"), what
+    else:
+        assert span.instrumentation_scope.name == sc.TOKENTRAIL_SCOPE, what
+    assert isinstance(span.attributes.get(sc.RUN_ID), str), (what, dict(span.attributes))
+
+
+def run_both(make_client, call, provider, exporter) -> tuple[Any, Any, list]:
+    """The outcome without and with tokentrail, and the spans of the instrumented run."""
     inst = AnthropicInstrumentor()
     inst.uninstrument()
     plain = outcome(make_client, call)
+    exporter.clear()  # the SDK's tracing alone may have made spans
     inst.instrument(tracer_provider=provider)
     try:
         traced = outcome(make_client, call)
     finally:
         inst.uninstrument()
-    return plain, traced
+    return plain, traced, list(exporter.get_finished_spans())
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("stream", [False, True])
-def test_odd_responses_behave_as_without_instrumentation(stream, provider, exporter) -> None:
+def test_odd_responses_behave_as_without_instrumentation(stream, path, provider,
+                                                         exporter) -> None:
     anthropic = pytest.importorskip("anthropic")
     httpx = http_module()
     rng = random.Random(20261124 + stream)
@@ -136,24 +175,28 @@ def test_odd_responses_behave_as_without_instrumentation(stream, provider, expor
         def make_client(handler=handler):
             http_client = httpx.Client(transport=httpx.MockTransport(handler))
             return anthropic.Anthropic(api_key=API_KEY, base_url="http://mock", max_retries=0,
-                                       http_client=http_client)
+                                       http_client=http_client,
+                                       **tracing_option(path, provider))
 
         def call(client, stream=stream, case=case):
             return client.messages.create(
                 model="claude-haiku-4-5", max_tokens=5, stream=stream,
                 messages=[{"role": "user", "content": f"case {case}"}])
 
-        plain, traced = run_both(make_client, call, provider)
+        plain, traced, spans = run_both(make_client, call, provider, exporter)
         assert traced == plain, f"case {case}: {body[:300]!r}"
-    assert exporter.get_finished_spans()  # the instrumented runs did make spans
+        check_path(spans, path, f"case {case}: {body[:300]!r}")
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("fault", ["cut:2", "cut:4", "sse-error:3", "500", "529"])
-def test_emulator_faults_behave_as_without_instrumentation(fault, emu, provider) -> None:
+def test_emulator_faults_behave_as_without_instrumentation(fault, path, emu, provider,
+                                                           exporter) -> None:
     anthropic = pytest.importorskip("anthropic")
 
     def make_client():
-        return anthropic.Anthropic(**client_kwargs(emu, provider))
+        return anthropic.Anthropic(base_url=emu.base_url, api_key=API_KEY, max_retries=0,
+                                   **tracing_option(path, provider))
 
     for stream in (False, True):
         def call(client, stream=stream):
@@ -162,7 +205,8 @@ def test_emulator_faults_behave_as_without_instrumentation(fault, emu, provider)
                 messages=[{"role": "user", "content": "fault please " * 20}],
                 extra_headers={"x-emulator-fault": fault})
 
-        plain, traced = run_both(make_client, call, provider)
+        plain, traced, spans = run_both(make_client, call, provider, exporter)
+        check_path(spans, path, (fault, stream))
         if plain[0] == "value" and stream:
             # The emulator's ids differ per call; compare the event types only.
             plain = ("value", [e.get("type") for e in plain[1]])
