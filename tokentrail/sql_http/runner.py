@@ -66,7 +66,7 @@ class Limits:
     max_memory_usage: int = 1 << 30
     max_threads: int = 1
     max_result_bytes: int = 128 << 20
-    nice: int = 10
+    nice: int = 19
 
 
 class QueryRunner:
