@@ -113,21 +113,19 @@ class Interrupted(RuntimeError):
 
 
 class FailOnce:
-    """A client whose ``fail_at``-th statement after the bookkeeping fails (once)."""
+    """A client whose ``fail_at``-th migration statement (the bookkeeping table's DDL
+    not counted) fails, once."""
 
-    def __init__(self, client, fail_at: int) -> None:
+    def __init__(self, client, fail_at: int, cluster: str | None = None) -> None:
         self.client, self.fail_at, self.seen, self.failed = client, fail_at, 0, False
-        self.skip = len(runner.bootstrap_statements())
+        self.bootstrap = set(runner.bootstrap_statements(cluster))
 
     def command(self, sql, *args, **kwargs):
-        if self.skip:
-            self.skip -= 1
-        else:
-            if self.seen == self.fail_at:
-                self.seen += 1
+        if sql not in self.bootstrap:
+            self.seen += 1
+            if self.seen - 1 == self.fail_at:
                 self.failed = True
                 raise Interrupted(f"interrupted before: {sql[:60]}")
-            self.seen += 1
         return self.client.command(sql, *args, **kwargs)
 
     def __getattr__(self, name):

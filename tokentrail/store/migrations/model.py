@@ -14,9 +14,11 @@ of the migration's module at that point (see :class:`PythonCall`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from tokentrail.store.schema import quote_ident
 
@@ -101,7 +103,7 @@ class Migration:
     single: tuple[Step, ...]
     cluster: tuple[Step, ...]
     declared_checksum: str
-    module: ModuleType | None = None
+    module: object = None  # has the Python steps as attributes (the migration's module)
 
     @property
     def checksum(self) -> str:
@@ -119,7 +121,8 @@ class Migration:
         """The SQL statements only (Python steps left out)."""
         return [s for s in self.steps(cluster) if isinstance(s, str)]
 
-    def python_function(self, call: PythonCall):  # -> Callable[[Context], None]
+    def python_function(self, call: PythonCall) -> Callable[[Any], None]:
+        """The function a Python step calls (it takes a ``runner.Context``)."""
         function = getattr(self.module, call.function, None)
         if not callable(function):
             raise MigrationFileError(

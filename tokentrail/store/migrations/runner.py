@@ -109,6 +109,15 @@ def detect_cluster(client: Client) -> str | None:
     return re.sub(r"\\(.)", r"\1", match.group(1))
 
 
+def _bootstrapped(client: Client) -> bool:
+    """Whether the bookkeeping table exists with its current columns."""
+    rows = client.query(
+        "SELECT count() FROM system.columns WHERE database = currentDatabase() "
+        "AND table = {name:String} AND name = 'checksum'", parameters={"name": TABLE}
+    ).result_rows
+    return bool(rows[0][0])
+
+
 def recorded(client: Client) -> dict[int, str]:
     """Recorded versions and their checksums ('' when recorded before checksums)."""
     rows = client.query(
@@ -122,8 +131,9 @@ def migrate(client: Client, cluster: str | None = None,
     """Apply every migration the store has not recorded, in version order; returns the
     versions applied. ``cluster`` renders for a cluster (see :func:`detect_cluster`)."""
     migrations = all_migrations() if migrations is None else migrations
-    for statement in bootstrap_statements(cluster):
-        client.command(statement)
+    if not _bootstrapped(client):  # on a cluster, spare every start its ON CLUSTER DDL
+        for statement in bootstrap_statements(cluster):
+            client.command(statement)
     done = recorded(client)
     known = {m.version: m for m in migrations}
     for version, recorded_sum in sorted(done.items()):
