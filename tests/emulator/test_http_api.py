@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
+from tests.waiting import wait_until
 from tokentrail.emulator import Clock, Emulator, create_app
 
 from .helpers import API_KEY, text_of
@@ -170,15 +170,10 @@ def test_serve_runs_until_stopped(tmp_path) -> None:
             f"serve('127.0.0.1', {port}, scenario={str(scenario)!r}, log_level='warning')")
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
-        for _ in range(500):
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/v1/messages", headers=HEADERS,
-                               json=BODY, timeout=5)
-                break
-            except httpx.ConnectError:
-                time.sleep(0.02)
-        else:
-            raise AssertionError("serve() did not start listening")
+        r = wait_until(lambda: httpx.post(f"http://127.0.0.1:{port}/v1/messages",
+                                          headers=HEADERS, json=BODY, timeout=5),
+                       timeout=30, interval=0.02, ignore=(httpx.ConnectError,),
+                       message=f"serve() answers on port {port}")
         assert r.json()["content"][0]["text"] == "from a file"
     finally:
         proc.terminate()

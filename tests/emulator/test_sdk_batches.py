@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import anthropic
 import pytest
 
+from tests.waiting import wait_until
 from tokentrail.emulator import Clock, Emulator, running_emulator
 from tokentrail.emulator.scenario import DEFAULT_TEXT
 
@@ -25,13 +24,10 @@ def item(custom_id: str, content: str, **params) -> dict:
 
 
 def wait_ended(client, batch_id: str):
-    # Processing runs in a background thread; poll a bounded number of times.
-    for _ in range(1000):
-        batch = client.messages.batches.retrieve(batch_id)
-        if batch.processing_status == "ended":
-            return batch
-        time.sleep(0.01)
-    raise AssertionError("batch did not end")
+    # Processing runs in a background thread.
+    return wait_until(lambda: client.messages.batches.retrieve(batch_id),
+                      until=lambda batch: batch.processing_status == "ended", timeout=30,
+                      interval=0.01, message=f"batch {batch_id} ends")
 
 
 def test_batch_lifecycle_and_results(client) -> None:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port
+from tests.waiting import wait_until
 
 
 class Serve:
@@ -52,17 +52,13 @@ class Serve:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        def healthy() -> bool:
+            if self.proc.poll() is not None:  # not worth waiting for: fail at once
                 raise AssertionError(f"serve exited early:\n{self.proc.stdout.read()}")
-            try:
-                if httpx.get(f"{self.ui}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("serve did not become healthy within 60s")
+            return httpx.get(f"{self.ui}/healthz", timeout=1).status_code == 200
+
+        wait_until(healthy, timeout=60, interval=0.1, ignore=(httpx.TransportError,),
+                   message=f"serve on {self.data} answers {self.ui}/healthz")
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         assert self.proc is not None
