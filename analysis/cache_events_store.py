@@ -1,0 +1,196 @@
+"""Where ``cache_events`` come from: the calls of a run, fast; a table kept by ``serve``;
+and the view that is always complete.
+
+Speed (docs/design.md, "The analysis layer"; measured in ``bench/cache_events.py``):
+
+* ``llm_call_reports`` is ordered by ``call_id`` (a random response id), so the calls of
+  one run are scattered over the whole table and ``FINAL`` collapses all of it: reading
+  a run through ``llm_calls`` costs seconds on millions of calls. A projection ordered by
+  ``run_id`` (:data:`PROJECTION`, the columns the rules and the prices need) makes it a
+  range read; duplicate reports of a call are collapsed per run by ``LIMIT 1 BY`` (the
+  highest ``source_rank`` wins, as in ``llm_calls``), and the Claude Code family rule is
+  applied per run with a window.
+* Judging calls is window functions over whole runs, cheap per run but not something to
+  redo over ten million calls for every fleet query. So ``serve`` keeps
+  ``cache_events_stored`` current (:mod:`tokentrail.analysis.cache_events_refresh`).
+  It must also be right for rows that a stock OpenTelemetry Collector inserted, with or
+  without ``serve`` running, and current within seconds: a materialized view on
+  ``llm_call_reports`` (which every ingest path fills) records when each run last
+  received rows (``cache_run_inserts``); ``serve`` records how far it analysed each run
+  (``cache_event_runs``). The ``cache_events`` view reads the stored events of runs that
+  are up to date and judges the others on read, so it is complete whatever ran.
+
+Every query here is built from constants; run ids and times are query parameters.
+"""
+
+from __future__ import annotations
+
+from .cache_events import OUTPUT_COLUMNS, OUTPUT_TYPES, events_select
+
+PROJECTION = "calls_by_run"
+"""The projection of ``llm_call_reports`` ordered by run (migration 3)."""
+
+# The columns of llm_call_reports that judging and pricing a call read. A query that
+# reads only these is answered from the projection.
+PROJECTION_COLUMNS = (
+    "run_id", "timestamp", "call_id", "source_rank", "family_rank", "service_name",
+    "source", "turn", "model", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "duration_ms",
+    "is_batch", "reported_cost_usd", "prefix_tools_hash", "prefix_system_hash",
+    "prefix_params_hash", "prefix_message_hashes", "prefix_message_count",
+    "prefix_block_count", "prefix_block_tokens", "prefix_tokens", "cache_breakpoints",
+    "cache_ttls", "cache_automatic", "prefix_change_level", "prefix_change_params",
+    "prefix_change_message", "prefix_change_block", "prefix_change_char",
+    "prefix_change_hint", "cache_miss_reason", "cache_missed_input_tokens",
+)
+
+STORED = "cache_events_stored"
+RUN_INSERTS = "cache_run_inserts"
+RUN_STATE = "cache_event_runs"
+VIEW = "cache_events"
+
+STORED_COLUMNS = (*OUTPUT_COLUMNS, "version", "is_deleted")
+
+
+def projection_definition() -> str:
+    """The ``PROJECTION`` clause of ``llm_call_reports``."""
+    return (f"PROJECTION {PROJECTION} (SELECT {', '.join(PROJECTION_COLUMNS)} "
+            "ORDER BY run_id, timestamp)")
+
+
+def stored_columns_ddl() -> str:
+    """Column definitions of :data:`STORED`."""
+    lines = [f"{name} {OUTPUT_TYPES[name]}" for name in OUTPUT_COLUMNS]
+    lines += ["version UInt64", "is_deleted UInt8"]
+    return ",\n".join(lines)
+
+
+def run_calls_select(run_filter: str) -> str:
+    """The calls of the runs that ``run_filter`` (a condition on ``run_id``) selects, one
+    row per call as in ``llm_calls``, read from :data:`PROJECTION`."""
+    columns = ", ".join(PROJECTION_COLUMNS)
+    return f"""(
+SELECT * EXCEPT (family_rank, top_family)
+FROM (
+    SELECT *, max(family_rank) OVER (PARTITION BY run_id) AS top_family
+    FROM (
+        SELECT *
+        FROM (SELECT {columns} FROM llm_call_reports WHERE {run_filter})
+        ORDER BY run_id, call_id, source_rank DESC
+        LIMIT 1 BY run_id, call_id
+    )
+)
+WHERE family_rank = 0 OR family_rank = top_family
+)"""  # noqa: S608  (constants and the caller's condition, never input)
+
+
+def priced(calls: str) -> str:
+    """``calls`` with the per-token rates that ``cache_events`` prices missed tokens at."""
+    rates = ", ".join(f"CAST(NULL AS Nullable(Float64)) AS {name}" for name in (
+        "rate_input_usd", "rate_cache_read_usd", "rate_cache_write_5m_usd",
+        "rate_cache_write_1h_usd"))
+    return f"(SELECT *, {rates} FROM {calls})"  # noqa: S608
+
+
+def events_for(run_filter: str) -> str:
+    """The events of the runs that ``run_filter`` selects, judged now."""
+    return events_select(priced(run_calls_select(run_filter)))
+
+
+def dirty_runs_select() -> str:
+    """Runs that received rows after ``serve`` last analysed them (or never analysed):
+    ``run_id`` and ``last_insert``. No JOIN: both sides are grouped by run, so it reads
+    the same on a cluster."""
+    return f"""
+SELECT run_id, maxIf(at, kind = 0) AS last_insert
+FROM (
+    SELECT run_id, last_insert AS at, 0 AS kind FROM {RUN_INSERTS}
+    UNION ALL
+    SELECT run_id, analysed_through AS at, 1 AS kind FROM {RUN_STATE}
+)
+GROUP BY run_id
+HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)"""  # noqa: S608
+
+
+def view_select() -> str:
+    """``cache_events``: stored events of runs analysed since their last rows arrived,
+    plus the events of every other run judged on read."""
+    columns = ", ".join(OUTPUT_COLUMNS)
+    dirty = f"SELECT run_id FROM ({dirty_runs_select()})"  # noqa: S608
+    return f"""
+SELECT {columns}
+FROM {STORED} FINAL
+WHERE run_id GLOBAL NOT IN ({dirty})
+UNION ALL
+SELECT {columns}
+FROM ({events_for(f"run_id GLOBAL IN ({dirty})")})"""  # noqa: S608
+
+
+# --- keeping cache_events_stored current (run by ``serve``, Store.refresh_cache_events) ---
+#
+# One pass: take the runs that received rows since they were last analysed (oldest
+# first, at most {limit}); judge them; write their events with a new version and a
+# tombstone for every event of theirs stored before that is no longer one; record them
+# as analysed up to the earlier of their last insert and the *horizon* (the pass's start
+# minus a margin). Rows are visible a moment after they were inserted, so a run that
+# received rows within the margin stays dirty and is judged again by a later pass.
+# Readers never see a half-written pass: until the last statement, the runs are dirty
+# and the view judges them on read.
+
+def refresh_dirty_select() -> str:
+    """Params: ``limit``. The runs to judge in one pass and the store's clock."""
+    return f"""
+SELECT run_id, last_insert, now64(3) AS now
+FROM ({dirty_runs_select()})
+ORDER BY last_insert, run_id
+LIMIT {{limit:UInt32}}"""  # noqa: S608
+
+
+def refresh_insert_events() -> str:
+    """Params: ``runs`` (Array(String)), ``version`` (UInt64)."""
+    columns = ", ".join(OUTPUT_COLUMNS)
+    return f"""
+INSERT INTO {STORED} ({columns}, version, is_deleted)
+SELECT {columns}, {{version:UInt64}}, 0
+FROM ({events_for("run_id IN {runs:Array(String)}")})"""  # noqa: S608
+
+
+def refresh_insert_tombstones() -> str:
+    """Params: ``runs``, ``version``. Events of these runs stored by an earlier pass that
+    this pass did not write again."""
+    columns = ", ".join(OUTPUT_COLUMNS)
+    return f"""
+INSERT INTO {STORED} ({columns}, version, is_deleted)
+SELECT {columns}, {{version:UInt64}}, 1
+FROM {STORED} FINAL
+WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
+
+
+def refresh_mark_runs() -> str:
+    """Params: ``runs``, ``horizon`` (DateTime64(3)), ``version``."""
+    return f"""
+INSERT INTO {RUN_STATE} (run_id, analysed_through, version)
+SELECT run_id, least(last_insert, {{horizon:DateTime64(3)}}), {{version:UInt64}}
+FROM ({dirty_runs_select()})
+WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
+
+
+def run_is_current_select() -> str:
+    """Params: ``run``. One row (``current``): whether the stored events of the run are
+    up to date with its rows (it received none since it was analysed)."""
+    return f"""
+SELECT maxIf(at, kind = 0) <= maxIf(at, kind = 1) AND countIf(kind = 1) > 0 AS current
+FROM (
+    SELECT last_insert AS at, 0 AS kind FROM {RUN_INSERTS} WHERE run_id = {{run:String}}
+    UNION ALL
+    SELECT analysed_through AS at, 1 AS kind FROM {RUN_STATE} WHERE run_id = {{run:String}}
+)"""  # noqa: S608
+
+
+def stored_events_select() -> str:
+    """Params: ``run``. The stored events of one run."""
+    return f"""
+SELECT {', '.join(OUTPUT_COLUMNS)}
+FROM {STORED} FINAL
+WHERE run_id = {{run:String}}
+ORDER BY timestamp, call_id"""  # noqa: S608
