@@ -31,13 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 OWN = "tokentrail-own"  # tokentrail with the bench's own-time counters
-INLINE = "tokentrail-inline"  # TOKENTRAIL_ANALYSIS_THREAD=0: the analysis in the caller
-WORKER = "tokentrail-worker"  # the analysis on a plain worker thread (SimpleWorker, bench only)
 PAIRED = "tokentrail-paired"  # tokentrail switched on and off call by call, in one process
-MODES = ["none", "sdk", "tokentrail", INLINE, WORKER, "openllmetry", "openinference"]
-# The analysis designs, each measured paired (its own child per round): the in-flight
-# scheduler (instrumentation/inflight.py), the caller, a plain worker thread.
-DESIGNS = {"tokentrail": PAIRED, INLINE: INLINE + "-paired", WORKER: WORKER + "-paired"}
+MODES = ["none", "sdk", "tokentrail", "openllmetry", "openinference"]
 RESPONSE = {
     "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
     "content": [{"type": "text", "text": "Sure, here is a short answer."}],
@@ -76,12 +71,10 @@ def setup(mode: str, network_s: float = 0.0):
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(Discard()))
         trace.set_tracer_provider(provider)
-    if mode in ("tokentrail", INLINE, WORKER, OWN):
+    if mode in ("tokentrail", OWN):
         from tokentrail.instrumentation import AnthropicInstrumentor
 
-        AnthropicInstrumentor().instrument(analysis_thread=mode != INLINE)
-        if mode == WORKER:
-            SimpleWorker.install()
+        AnthropicInstrumentor().instrument()
     elif mode == "openllmetry":
         from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor as Peer
 
@@ -112,79 +105,11 @@ def setup(mode: str, network_s: float = 0.0):
                                **kwargs)
 
 
-class SimpleWorker:
-    """The simplest background design, to weigh the scheduler against (bench only).
-
-    One daemon thread and a FIFO. A call's analysis is handed to the thread when the
-    SDK has built the request (the same wake point as ``inflight``, which measured
-    better than waking at submit time, bench/README.md); the caller joins it on an
-    Event, or runs it itself if it was never handed over. No pause/probe heuristic,
-    no re-entrancy owner, no take-over of queued work by the joiner. The library
-    would also need a fork reset; the bench does not fork.
-    """
-
-    def __init__(self) -> None:
-        import threading
-        from queue import SimpleQueue
-
-        from tokentrail.instrumentation.inflight import Task
-
-        class Job(Task):
-            __slots__ = ("event",)
-
-            def __init__(self, fn: Callable[[], object]) -> None:
-                super().__init__(fn)
-                self.event = threading.Event()
-
-            def run(self) -> None:
-                super().run()
-                self.event.set()
-
-        self.job = Job
-        self.held: list = []  # submitted, not yet handed over
-        self.queue: SimpleQueue = SimpleQueue()
-        threading.Thread(target=self._work, name="bench-worker", daemon=True).start()
-
-    @classmethod
-    def install(cls) -> None:
-        from tokentrail.instrumentation import hooks, message_call, tracker
-
-        worker = cls()
-        for module in (hooks, message_call, tracker):
-            module.INFLIGHT = worker
-
-    def submit(self, fn: Callable[[], object]) -> object:
-        job = self.job(fn)
-        self.held.append(job)
-        return job
-
-    def wake(self) -> None:
-        held, self.held = self.held, []
-        for job in held:
-            self.queue.put(job)
-
-    def join(self, job: object) -> bool:
-        if job in self.held:  # never handed over (no request was built): run it here
-            while self.held:
-                first = self.held.pop(0)
-                first.run()
-                if first is job:
-                    break
-        job.event.wait()
-        return job.done
-
-    def _work(self) -> None:
-        while True:
-            self.queue.get().run()
-
-
 class OwnTimer:
     """Time spent inside tokentrail's hooks, minus the SDK code they call (bench only).
 
-    Patches ``Hooks.sync_request``, ``Hooks.request_built`` and ``Hooks.finish_hook``
-    before ``instrument()`` binds them (time on the analysis thread is not the caller's:
-    the paired CPU row counts it); the library itself has no timing code, so this costs
-    nothing elsewhere.
+    Patches ``Hooks.sync_request`` and ``Hooks.finish_hook`` before ``instrument()`` binds
+    them; the library itself has no timing code, so this costs nothing elsewhere.
     """
 
     def __init__(self) -> None:
@@ -193,8 +118,7 @@ class OwnTimer:
         self.ns = 0
         clock = time.perf_counter_ns
         hooks = Hooks
-        sync_request, finish_hook, sending = (hooks.sync_request, hooks.finish_hook,
-                                              hooks.request_built)
+        sync_request, finish_hook = hooks.sync_request, hooks.finish_hook
         timer = self
 
         def timed(original: Callable[..., object]) -> Callable[..., object]:
@@ -218,14 +142,13 @@ class OwnTimer:
 
         hooks.sync_request = timed(sync_request)
         hooks.finish_hook = timed(finish_hook)
-        hooks.request_built = timed(sending)
 
 
 class Switch:
     """Installs or removes tokentrail's patches between two calls (bench only).
 
-    ``instrument()`` replaces ``SyncAPIClient.request`` and ``BaseClient._build_request``
-    (and, on 2.x, ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
+    ``instrument()`` replaces ``SyncAPIClient.request`` (and, on 2.x,
+    ``_base_client.finish_api_call_span``) with wrappers; ``off()`` puts the SDK's own
     functions back, ``on()`` the wrappers. A call made "off" is exactly the SDK with its
     native tracing, in the same process, right next to the call made "on".
     """
@@ -237,18 +160,15 @@ class Switch:
         self.sdk = self._current()
         self.ours = self.sdk
 
-    def _current(self) -> tuple[object, object, object]:
+    def _current(self) -> tuple[object, object]:
         base = self.base
-        return (base.SyncAPIClient.__dict__["request"],
-                base.BaseClient.__dict__["_build_request"],
-                getattr(base, "finish_api_call_span", None))
+        return base.SyncAPIClient.__dict__["request"], getattr(base, "finish_api_call_span", None)
 
     def installed(self) -> None:
         self.ours = self._current()
 
-    def _put(self, request: object, built: object, finish: object) -> None:
+    def _put(self, request: object, finish: object) -> None:
         self.base.SyncAPIClient.request = request
-        self.base.BaseClient._build_request = built
         if finish is not None:
             self.base.finish_api_call_span = finish
 
@@ -293,12 +213,10 @@ def metered(create: Callable[..., object], **kwargs: object) -> tuple[int, int, 
     return wall - (SERVER.ns - server0), time.process_time_ns() - cpu0, out
 
 
-def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float,
-                   design: str = "tokentrail") -> dict:
-    """tokentrail minus SDK per call, paired: each call is made once on, once off (ABBA).
-    ``design``: which analysis design tokentrail runs with (a key of DESIGNS)."""
+def measure_paired(calls: int, turns: int, evict: Evictor, network_s: float) -> dict:
+    """tokentrail minus SDK per call, paired: each call is made once on, once off (ABBA)."""
     switch = Switch()
-    client = setup(design, network_s)
+    client = setup("tokentrail", network_s)
     switch.installed()
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
                "cache_control": {"type": "ephemeral"}}]
@@ -357,9 +275,8 @@ def crossover(differences: list[int]) -> float:
 def measure(mode: str, calls: int, turns: int, cold: bool = False,
             network_s: float = 0.0) -> dict:
     evict = Evictor(cold)
-    for design, paired_mode in DESIGNS.items():
-        if mode == paired_mode:
-            return measure_paired(calls, turns, evict, network_s, design)
+    if mode == PAIRED:
+        return measure_paired(calls, turns, evict, network_s)
     timer = OwnTimer() if mode == OWN else None
     client = setup(mode, network_s)
     system = [{"type": "text", "text": "You are a careful assistant. " * 100,
@@ -503,7 +420,7 @@ def main() -> None:
 def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
     """Run every mode in cache state ``state``, print its tables; (absolute, ratio) verdicts."""
     cold = state == "cold"
-    children = [*MODES, OWN, *DESIGNS.values()]
+    children = [*MODES, OWN, PAIRED]
     rounds: dict[str, list[dict]] = {mode: [] for mode in children}
     skipped: dict[str, str] = {}
     for _ in range(args.rounds):
@@ -566,8 +483,8 @@ def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
           "not the noise between processes; own time is a lower bound; the difference "
           "of medians between processes is printed for information. Verdicts take the "
           "median over rounds (one busy round on a shared VM must not decide); the "
-          "brackets show every round. CPU counts the analysis thread too: what tokentrail "
-          "costs the machine, not the caller.")
+          "brackets show every round. CPU counts every thread of the process: what "
+          "tokentrail costs the machine.")
     absolute = True
     for k in SCENARIOS:
         pair_us, direct = statistics.median(paired_us[k]), statistics.median(own_us[k])
@@ -576,7 +493,7 @@ def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
         print(f"{verdict(ok)}  {k:<5} added <= {TARGET_US:.0f} us: paired "
               f"{spread(paired_us[k])} us, own {direct:.0f} us (difference of medians "
               f"{statistics.median(added[k]):.0f} us)")
-    designs(rounds, base)
+    shares(paired_us, rounds["sdk"])
     ratio_paired = [r["late"] / r["early"] for r in paired]
     ratio_ok = (statistics.median(ratio_paired) <= TARGET_RATIO
                 and statistics.median(ratio_own) <= TARGET_RATIO)
@@ -586,27 +503,14 @@ def report(state: str, args: argparse.Namespace) -> tuple[bool, bool] | None:
     return absolute, ratio_ok
 
 
-def designs(rounds: dict[str, list[dict]], sdk: list[dict]) -> None:
-    """The analysis designs side by side: what each adds per call, paired, in us and as a
-    share of what the SDK itself spends on the same call (its native tracing included)."""
-    print("\nAnalysis designs, added per call (paired), us and % of the SDK's own time; "
-          "CPU all threads:")
-    print(f"| {'design':<18}| {'short':>14} | {'early turns':>14} | {'late turns':>14} "
-          f"| {'CPU short/early/late':>22} |")
-    print(f"|{'-' * 19}|{'-' * 16}|{'-' * 16}|{'-' * 16}|{'-' * 24}|")
-    for design, paired_mode in DESIGNS.items():
-        runs = rounds.get(paired_mode) or []
-        if not runs:
-            print(f"| {design:<18}| did not run")
-            continue
-        cells = []
-        for k in SCENARIOS:
-            us = statistics.median(r[k] for r in runs)
-            share = 100 * us / statistics.median(r[k] for r in sdk)
-            cells.append(f"{us:5.0f} ({share:4.1f}%)")
-        cpu = "/".join(f"{statistics.median(r['cpu_' + k] for r in runs):.0f}"
-                       for k in SCENARIOS)
-        print(f"| {design:<18}| " + " | ".join(f"{c:>14}" for c in cells) + f" | {cpu:>22} |")
+def shares(paired_us: dict[str, list[float]], sdk: list[dict]) -> None:
+    """What tokentrail adds (paired) as a share of what the SDK itself spends on the same
+    call, its native tracing included (issue 10 weighs the design by it)."""
+    cells = []
+    for k in SCENARIOS:
+        share = 100 * statistics.median(paired_us[k]) / statistics.median(r[k] for r in sdk)
+        cells.append(f"{k} {share:.1f}%")
+    print("tokentrail adds, as a share of the SDK's own time: " + ", ".join(cells))
 
 
 if __name__ == "__main__":

@@ -13,21 +13,14 @@ CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 DIAGNOSTICS_ENV = "TOKENTRAIL_CACHE_DIAGNOSTICS"
 MAX_CONTENT_ENV = "TOKENTRAIL_MAX_CONTENT_BYTES"
 WINDOW_ENV = "TOKENTRAIL_PREFIX_WINDOW"
-ANALYSIS_THREAD_ENV = "TOKENTRAIL_ANALYSIS_THREAD"
 DISABLED_ENV = "TOKENTRAIL_DISABLED"
 OTEL_DISABLED_ENV = "OTEL_SDK_DISABLED"
 
 TRUE = frozenset({"1", "true", "yes", "on"})
-FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in TRUE
-
-
-def env_on(name: str) -> bool:
-    """A switch that is on unless set to a false value (0, false, no, off)."""
-    return os.environ.get(name, "1").strip().lower() not in FALSE
 
 
 def env_int(name: str, default: int, minimum: int = 1) -> int:
@@ -52,9 +45,6 @@ class Settings:
     """Add diagnostics.previous_message_id to requests that do not set it."""
     window: int = 20
     """How many trailing messages / blocks the hash arrays carry."""
-    analysis_thread: bool = True
-    """Analyse requests on a background thread while they are in flight (:mod:`.inflight`);
-    off: in the caller, before the request is sent."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,5 +53,4 @@ class Settings:
             max_content_bytes=env_int(MAX_CONTENT_ENV, 64 * 1024),
             cache_diagnostics=env_flag(DIAGNOSTICS_ENV),
             window=env_int(WINDOW_ENV, 20),
-            analysis_thread=env_on(ANALYSIS_THREAD_ENV),
         )

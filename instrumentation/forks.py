@@ -1,9 +1,9 @@
 """State that a forked child must start over with.
 
-Only the forking thread survives ``fork``: a lock that another thread held (the analysis
-thread, halfway through an update) stays held in the child forever, and that thread's
-queue belongs to the parent's calls. Objects register a reset method here; the child
-runs each once, right after the fork.
+Only the forking thread survives ``fork``: a lock that another thread held (another
+thread of the application, halfway through a call's analysis) stays held in the child
+forever. Objects register a reset method here; the child runs each once, right after
+the fork.
 """
 
 from __future__ import annotations

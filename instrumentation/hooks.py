@@ -4,9 +4,7 @@ Every SDK method (``messages.create``, ``messages.stream``, ``count_tokens``, ba
 ``beta.messages``, ``with_raw_response``) and every client class (``Anthropic``,
 ``AsyncAnthropic``, Bedrock, Vertex, ...) ends in one of these two methods, so one
 wrapper per client kind covers them all. Requests that are not Messages endpoints pass
-straight through (:mod:`.endpoints`). ``BaseClient._build_request`` is wrapped too:
-once the request is built, the caller soon waits for the network, and the request's
-analysis runs meanwhile (:mod:`.inflight`).
+straight through (:mod:`.endpoints`).
 
 Where the SDK traces natively (2.x, a tracer configured), the SDK's span is enriched:
 ``anthropic._base_client.finish_api_call_span`` is wrapped so the request and response
@@ -25,7 +23,6 @@ import weakref
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from . import attributes as at
@@ -35,7 +32,6 @@ from .call import NO_KEYS, Call
 from .endpoints import BATCH_RESULTS, COUNT, CREATE, classify
 from .fields import given
 from .guard import safe, swallowed
-from .inflight import INFLIGHT
 from .message_call import MessageCall
 from .native import SDK_CREATE, sdk_sets, span_name_of, traces_natively
 from .response import decode_json
@@ -97,7 +93,6 @@ class Hooks:
         extra = getattr(options, "extra_json", None)
         if given(body.get("diagnostics")) or (isinstance(extra, dict) and "diagnostics" in extra):
             return
-        call.ready()  # the previous response is known once the thread is matched
         options.json_data = {**body, "diagnostics": {"previous_message_id": call.previous_id}}
         if call.previous_id:
             call.attrs[at.CACHE_PREVIOUS_MESSAGE_ID] = call.previous_id
@@ -152,16 +147,6 @@ class Hooks:
             if token is not None:
                 _detach(token)
         return self._returned(kind, call, result)
-
-    def request_built(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> Any:
-        """Wraps ``BaseClient._build_request`` (every client class, sync and async, all
-        generations): the body is encoded, what is left before the network wait is
-        signing or auth headers (``_prepare_request``) and the send itself, so queued
-        analyses can run now."""
-        result = wrapped(*args, **kwargs)
-        _sending()
-        return result
 
     def finish_hook(self, wrapped: Any, instance: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
@@ -241,22 +226,6 @@ class Hooks:
             weakref.finalize(raw, call.end_span)
         except Exception:
             call.end_span()
-
-
-def _sending() -> None:
-    """The request is built: hand the call's span to its analysis, then wake the thread."""
-    try:
-        call = _CALL.get()
-        if isinstance(call, MessageCall) and call.analysis is not None:
-            if call.own_span:
-                call.early_span = call.span
-            else:  # the SDK's span is current while it sends (``trace.use_span``)
-                span = trace.get_current_span()
-                if getattr(span, "name", None) == SDK_CREATE:
-                    call.early_span = span
-        INFLIGHT.wake()
-    except Exception:
-        swallowed("hand over the analysis")
 
 
 def _detach(token: Any) -> None:

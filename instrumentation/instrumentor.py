@@ -37,8 +37,8 @@ class AnthropicInstrumentor(BaseInstrumentor):
 
     Keyword arguments of ``instrument()``: ``tracer_provider`` (for the spans tokentrail
     makes itself; the SDK's native spans go where the SDK sends them), and overrides of
-    the environment: ``capture_content``, ``cache_diagnostics``, ``window``,
-    ``analysis_thread``.
+    the environment: ``capture_content``, ``max_content_bytes``, ``cache_diagnostics``,
+    ``window``.
     """
 
     _hooks: Hooks | None = None
@@ -66,17 +66,12 @@ class AnthropicInstrumentor(BaseInstrumentor):
             max_content_bytes=kwargs.get("max_content_bytes", env.max_content_bytes),
             cache_diagnostics=kwargs.get("cache_diagnostics", env.cache_diagnostics),
             window=kwargs.get("window", env.window),
-            analysis_thread=kwargs.get("analysis_thread", env.analysis_thread),
         )
         tracer = trace.get_tracer(TOKENTRAIL_SCOPE, __version__,
                                   tracer_provider=kwargs.get("tracer_provider"))
         hooks = Hooks(Tracker(settings), tracer)
         wrap_function_wrapper(base, "SyncAPIClient.request", hooks.sync_request)
         wrap_function_wrapper(base, "AsyncAPIClient.request", hooks.async_request)
-        # A private method of the SDK's (0.18 to 2.x, shared by every client class, sync
-        # and async): without it, analyses run at the join.
-        if hasattr(base.BaseClient, "_build_request"):
-            wrap_function_wrapper(base, "BaseClient._build_request", hooks.request_built)
         finish = getattr(base, "finish_api_call_span", None)
         if finish is not None:  # anthropic 2.x native tracing
             self._saved = {"finish": finish}
@@ -91,7 +86,6 @@ class AnthropicInstrumentor(BaseInstrumentor):
         base = importlib.import_module(_SDK_MODULE)
         unwrap(base.SyncAPIClient, "request")
         unwrap(base.AsyncAPIClient, "request")
-        unwrap(base.BaseClient, "_build_request")
         finish = self._saved.pop("finish", None)
         if finish is not None:
             base.finish_api_call_span = finish

@@ -1,4 +1,4 @@
-"""A ``messages.create``-like call in flight: its analysis joined, its response recorded.
+"""A ``messages.create``-like call in flight: its request analysed, its response recorded.
 
 The call records the response (a Message, decoded JSON, or a stream's events) on
 whichever span describes it: the SDK's own (anthropic 2.x native tracing) or ours
@@ -20,13 +20,12 @@ from .call import NO_KEYS, CallSpan
 from .content import output_attributes
 from .fields import get
 from .guard import swallowed
-from .inflight import INFLIGHT, Task
 from .response import StreamAccumulator, message_attributes, usage_attributes
 from .runs import Run
 from .threads import Response, Thread
 
 if TYPE_CHECKING:
-    from .tracker import Tracker
+    from .tracker import Analysis, Tracker
 
 # On message_start, what is final already (the rest comes with message_delta).
 _FINAL_AT_START = (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL, sc.CACHE_MISS_REASON,
@@ -36,21 +35,15 @@ _FINAL_AT_START = (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL, sc.CACHE_MIS
 class MessageCall(CallSpan):
     """A :class:`.call.Call` for ``POST /v1/messages``.
 
-    ``attrs`` holds the request attributes known so far; the analysis adds its own when
-    joined (:meth:`ready`), which every method that needs them does first.
+    ``attrs`` holds the request attributes, the analysis's included (:meth:`analysed`).
     """
 
-    __slots__ = ("accumulator", "analysis", "early_span", "pending", "previous_id", "run",
-                 "start_ns", "stream", "thread", "tracker")
+    __slots__ = ("accumulator", "pending", "previous_id", "run", "start_ns", "stream", "thread",
+                 "tracker")
 
     def __init__(self, tracker: Tracker, attrs: dict[str, Any], stream: bool) -> None:
         super().__init__(attrs)
         self.tracker = tracker
-        self.analysis: Task | None = None
-        # The span that will describe this call, known before the request is sent (the
-        # SDK's, current while it sends; or ours): the analysis puts its attributes there
-        # itself, off the caller's path.
-        self.early_span: Span | None = None
         self.run: Run | None = None
         self.thread: Thread | None = None
         self.previous_id: str | None = None
@@ -63,25 +56,13 @@ class MessageCall(CallSpan):
     def span_name(self) -> str:
         return f"chat {self.attrs.get(sc.GEN_AI_REQUEST_MODEL, '')}".rstrip()
 
-    def ready(self) -> None:
-        """Join the analysis: run, thread, previous response and the remaining attributes."""
-        task = self.analysis
-        if task is None:
-            return
-        self.analysis = None
-        if not INFLIGHT.join(task) or task.result is None:
-            return  # the analysis failed (logged): the call goes on without it
-        self.run, self.thread, self.previous_id, extra, on_span = task.result
-        self.attrs.update(extra)
-        if self.span is not None and not on_span:  # the span has ``attrs`` as they were
-            if self.pending is None:
-                self.pending = extra
-            else:
-                self.pending.update(extra)
+    def analysed(self, analysis: Analysis) -> None:
+        """The request's analysis: its run, thread, previous response and attributes."""
+        self.run, self.thread, self.previous_id = (analysis.run, analysis.thread,
+                                                   analysis.previous_id)
+        self.attrs.update(analysis.attrs)
 
     def _set(self, attrs: Mapping[str, Any]) -> None:
-        if self.analysis is not None:
-            self.ready()
         span = self.span
         if span is not None and span.is_recording():
             pending = self.pending
@@ -103,7 +84,7 @@ class MessageCall(CallSpan):
         self.pending = {k: v for k, v in self.attrs.items() if k not in sdk_keys}
 
     def flush(self) -> None:
-        if self.pending is not None or self.analysis is not None:
+        if self.pending is not None:
             self._set({})
 
     def record_message(self, message: Any, sdk_keys: frozenset[str] = NO_KEYS) -> None:
@@ -123,7 +104,6 @@ class MessageCall(CallSpan):
         self._remember(get(message, "content"), get(message, "id"))
 
     def _remember(self, content: Any, response_id: Any) -> None:
-        self.ready()
         if self.thread is None or self.run is None:
             return
         with self.tracker.threads.lock:

@@ -2,14 +2,13 @@
 
 :class:`Tracker` holds the conversation threads, the runs named by conversation ids and
 the tools/system fingerprint caches. :meth:`Tracker.begin` turns a request body into a
-:class:`.message_call.MessageCall` with the attributes read straight off the body, and
-queues its analysis (:meth:`Tracker.analyze`: run, turn, prefix and change attributes)
-to run while the request is in flight (:mod:`.inflight`).
+:class:`.message_call.MessageCall`: the attributes read straight off the body, and the
+analysis (:meth:`Tracker.analyze`: run, turn, prefix and change attributes), in the
+caller, before the request is sent (bench/README.md, "Where the analysis runs").
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
 
 from . import attributes as at
@@ -20,7 +19,6 @@ from .fields import given
 from .fingerprint import EMPTY, cache_params, new_system_cache, new_tools_cache, params_hash
 from .forks import reset_in_child
 from .guard import swallowed
-from .inflight import INFLIGHT, Task
 from .membership import run_for, thread_for
 from .message_call import MessageCall
 from .prefix import LastCall, change_attributes, prefix_attributes
@@ -45,7 +43,6 @@ class Analysis(NamedTuple):
     thread: Thread
     previous_id: str | None  # the response this call follows, for diagnostics
     attrs: dict[str, Any]
-    on_span: bool = False  # ``attrs`` are on the call's span already (``early_span``)
 
 
 class Tracker:
@@ -59,8 +56,9 @@ class Tracker:
     def forget(self) -> None:
         """Start over: no threads, conversation runs or tools/system fingerprints.
 
-        Run in a forked child: the analysis thread may have held the locks, halfway
-        through an update, when the parent forked, and does not exist in the child.
+        Run in a forked child: another thread of the application may have held the
+        locks, halfway through an update, when the parent forked, and does not exist in
+        the child.
         """
         self.threads = ThreadTable()
         self.conversations = ConversationRuns()
@@ -69,9 +67,9 @@ class Tracker:
 
     def begin(self, body: dict[str, Any], conversation_id: str | None,
               stream: bool) -> MessageCall:
-        """A call with the request attributes read straight off the body; the rest (run,
-        turn, prefix, changes) from :meth:`analyze`, queued to run while the request is
-        in flight (:mod:`.inflight`), or run here if ``analysis_thread`` is off."""
+        """A call with the request attributes read straight off the body and the rest
+        (run, turn, prefix, changes) from :meth:`analyze`. If the analysis fails (logged),
+        the call goes on without it."""
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: "chat",
                                  sc.GEN_AI_PROVIDER_NAME: "anthropic"}
         model = body.get("model")
@@ -85,27 +83,11 @@ class Tracker:
         if conversation_id:
             attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
         call = MessageCall(self, attrs, stream)
-        # The run context belongs to the caller: read here, not on the analysis thread.
-        job = partial(self._analyze_call, call, body, conversation_id, current_run())
-        if self.settings.analysis_thread:
-            call.analysis = INFLIGHT.submit(job)
-        else:
-            call.analysis = task = Task(job)
-            task.run()
+        try:
+            call.analysed(self.analyze(body, conversation_id, current_run()))
+        except Exception:
+            swallowed("analyse a request")
         return call
-
-    def _analyze_call(self, call: MessageCall, body: dict[str, Any],
-                      conversation_id: str | None, explicit: Run | None) -> Analysis:
-        analysis = self.analyze(body, conversation_id, explicit)
-        span = call.early_span
-        if span is not None:
-            try:
-                if span.is_recording():
-                    span.set_attributes(analysis.attrs)
-                    return analysis._replace(on_span=True)
-            except Exception:
-                swallowed("set the analysis attributes")
-        return analysis
 
     def analyze(self, body: dict[str, Any], conversation_id: str | None,
                 explicit: Run | None) -> Analysis:
