@@ -81,7 +81,9 @@ async def run(settings: Settings) -> int:
     sql_runner: QueryRunner | None = None
     if settings.sql_port and store.is_embedded:
         sql_app, sql_runner = await asyncio.to_thread(build_sql_interface, store, settings)
-        servers.append(_server(sql_app, settings, settings.sql_port, "SQL"))
+        sql_server = _server(sql_app, settings, settings.sql_port, "SQL")
+        sql_server.config.h11_max_incomplete_event_size = 1 << 20  # URLs up to 1 MiB, as
+        servers.append(sql_server)  # ClickHouse's http_max_uri_size; queries go in them
     elif settings.sql_port:
         log.info("no SQL interface with --clickhouse: the ClickHouse server answers SQL itself")
     stopping = asyncio.Event()

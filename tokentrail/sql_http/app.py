@@ -132,7 +132,11 @@ class SqlInterface:
         except ClickHouseError as error:
             self.runner.later(run.close)
             return self._error(error, query_id)
-        except BaseException:  # cancelled (client gone, shutdown) or a bug
+        except Exception as exc:  # not the engine's: still answered in ClickHouse's shape
+            log.exception("SQL query %s failed", query_id)
+            self.runner.later(run.close)
+            return self._error(_unexpected(exc), query_id)
+        except BaseException:  # cancelled (client gone, shutdown)
             self.runner.kill(run.tag)
             self.runner.later(run.close)
             raise
@@ -166,7 +170,10 @@ class SqlInterface:
             while True:
                 try:
                     chunk = await self._in_pool(run.next_chunk)
-                except ClickHouseError as error:
+                except Exception as exc:
+                    if not isinstance(exc, ClickHouseError):
+                        log.exception("SQL query %s failed mid-way", run.tag)
+                    error = exc if isinstance(exc, ClickHouseError) else _unexpected(exc)
                     yield await self._in_pool(run.error_tail, error, tag)
                     done = True
                     return
@@ -186,6 +193,10 @@ class SqlInterface:
                 yield chunk
         finally:
             self.runner.later(spool.close)
+
+
+def _unexpected(exc: Exception) -> ClickHouseError:
+    return ClickHouseError.own(protocol.UNKNOWN_EXCEPTION, f"{type(exc).__name__}: {exc}")
 
 
 def create_app(runner: QueryRunner, *, token: str | None, max_body_bytes: int) -> Starlette:
