@@ -173,8 +173,8 @@ def test_plain_http_formats_parameters_and_methods(server):
                       headers={"X-ClickHouse-Database": "system"})
     assert header_db.text == "system\n"
 
-    long_url = _http(server, params={"query": f"SELECT length('{'x' * 200_000}')"})
-    assert long_url.text == "200000\n"  # URLs up to 1 MiB, as ClickHouse's http_max_uri_size
+    long_url = _http(server, params={"query": f"SELECT length('{'x' * 50_000}')"})
+    assert long_url.text == "50000\n"  # past h11's 16 KiB: URLs up to 1 MiB, as ClickHouse
 
     assert _http(server).text == "Ok.\n"  # GET / with no query
     assert httpx.get(f"{server.sql}/ping", timeout=10).text == "Ok.\n"
