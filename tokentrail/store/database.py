@@ -120,11 +120,23 @@ class Store:
         try:
             if cluster is None:
                 cluster = migrations.detect_cluster(self.client)
-            return migrations.migrate(self.client, cluster)
+            applied = migrations.migrate(self.client, cluster)
         except Exception as exc:  # the driver's errors don't say what we were doing
             where = f" on cluster {cluster}" if cluster else ""
             raise StoreError(f"upgrading the schema{where} failed: {exc}. Every step is "
                              "idempotent: fix the cause and run it again.") from exc
+        self.sync_prices(cluster)
+        return applied
+
+    def sync_prices(self, cluster: str | None = None) -> None:
+        """Load the price table (packaged prices plus the user's price files) if it
+        changed: prices are data, refreshed at every start (docs/facts.md §2)."""
+        from tokentrail.analysis import price_file, prices
+
+        try:
+            prices.sync(self.client, prices.override_files(self.dsn), cluster=cluster)
+        except price_file.PriceFileError as exc:
+            raise StoreError(f"bad price file: {exc}") from None
 
     def schema_version(self) -> int:
         result = self.client.query(

@@ -206,7 +206,13 @@ SELECT
     toUInt32OrNull({a}['{sc.CHANGE_CHAR}']) AS prefix_change_char,
     {a}['{sc.RUN_AUTOMATIC}'] = 'true' AS run_automatic,
     {a}['{sc.BATCH_ID}'] AS batch_id,
-    {a}['{sc.BATCH_CUSTOM_ID}'] AS batch_custom_id
+    {a}['{sc.BATCH_CUSTOM_ID}'] AS batch_custom_id,
+    arrayFilter(x -> x != '', arrayMap(x -> trimBoth(x), {_array(a, sc.REQUEST_BETAS, 'String')}))
+        AS betas,
+    lower({a}['{sc.REQUEST_SPEED}']) AS speed,
+    lower({a}['{sc.REQUEST_INFERENCE_GEO}']) AS inference_geo,
+    toUInt32OrZero({a}['{sc.USAGE_WEB_SEARCH_REQUESTS}']) AS web_search_requests,
+    toUInt32OrZero({a}['{sc.USAGE_WEB_FETCH_REQUESTS}']) AS web_fetch_requests
 FROM {{otel_traces}}
 WHERE ({disjoint}
        OR lower({_first(a, PROVIDER_ATTRS)}) = 'anthropic'

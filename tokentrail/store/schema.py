@@ -22,6 +22,12 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tokentrail.analysis.pricing_sql import (
+    disagreements_select,
+    lookup_columns,
+    priced_select,
+    versions_select,
+)
 from tokentrail.store.normalize import (
     logs_to_calls_select,
     metrics_to_calls_select,
@@ -352,7 +358,12 @@ LLM_CALL_REPORTS = Table(
     prefix_change_char Nullable(UInt32),
     run_automatic Bool,
     batch_id String,
-    batch_custom_id String""",
+    batch_custom_id String,
+    betas Array(LowCardinality(String)),
+    speed LowCardinality(String),
+    inference_geo LowCardinality(String),
+    web_search_requests UInt32,
+    web_fetch_requests UInt32""",
     engine="ReplacingMergeTree",
     engine_args="source_rank",
     partition_by="toYYYYMM(timestamp)",
@@ -381,18 +392,68 @@ LLM_CALLS_FROM_METRICS_MV = MaterializedView(
     select=metrics_to_calls_select(),
 )
 
+# The price table (tokentrail/analysis/prices.csv plus the user's overrides, loaded by
+# tokentrail.analysis.prices.sync): one row per family, tier and price version, USD per
+# million tokens; each sync writes a new load_id and readers use the latest.
+MODEL_PRICES = Table(
+    name="model_prices",
+    columns="""
+    load_id UInt64,
+    digest String,
+    family LowCardinality(String),
+    aliases Array(String),
+    effective_from Date,
+    tier UInt8,
+    tier_above_input_tokens UInt64,
+    tier_beta String,
+    input_usd_per_mtok Float64,
+    cache_write_5m_usd_per_mtok Float64,
+    cache_write_1h_usd_per_mtok Float64,
+    cache_read_usd_per_mtok Float64,
+    output_usd_per_mtok Float64,
+    batch_multiplier Float64,
+    fast_multiplier Nullable(Float64),
+    inference_geo_us_multiplier Nullable(Float64),
+    web_search_per_1k Float64,
+    web_fetch_per_1k Float64,
+    status LowCardinality(String),
+    source String,
+    origin String""",
+    order_by="(load_id, family, effective_from, tier)",
+    settings="",
+)
+
+# One row per model id (family or alias) and price version, tiers side by side, USD
+# per token (readable; the lookup below is built from it).
+MODEL_PRICE_VERSIONS = View(name="model_price_versions", select=versions_select())
+
+# The same versions as parallel arrays, one row per load (written by the sync right
+# after the load): what the cost columns of llm_calls read, once per query.
+MODEL_PRICE_LOOKUP = Table(
+    name="model_price_lookup",
+    columns=lookup_columns(),
+    order_by="(load_id)",
+    settings="",
+)
+
 # One row per call: FINAL collapses reports of the same call_id to the richest, and
 # the family rule (see normalize.FAMILY_RANKS) keeps one Claude Code family per run.
+# The cost columns price each call from model_price_lookup (tokentrail/analysis/
+# pricing_sql.py; docs/facts.md §2).
 LLM_CALLS = View(
     name="llm_calls",
-    select="""
+    select=priced_select("""
 SELECT * EXCEPT (source_rank, family_rank)
 FROM llm_call_reports FINAL
 WHERE family_rank = 0
    OR (run_id, family_rank) IN (
         SELECT run_id, max(family_rank) FROM llm_call_reports
-        WHERE family_rank > 0 GROUP BY run_id)""",
+        WHERE family_rank > 0 GROUP BY run_id)"""),
 )
+
+# Calls whose source reported a cost (Claude Code) that tokentrail's differs from by
+# more than $0.000001, with both numbers: how a stale price table is noticed.
+COST_DISAGREEMENTS = View(name="cost_disagreements", select=disagreements_select())
 
 # The schema as it is defined now, in creation order. The migrations
 # (tokentrail/store/migrations) must produce exactly this; tests/store/test_schema.py
@@ -410,7 +471,11 @@ LIVE_OBJECTS: tuple[Table | MaterializedView | View, ...] = (
     LLM_CALLS_FROM_TRACES_MV,
     LLM_CALLS_FROM_LOGS_MV,
     LLM_CALLS_FROM_METRICS_MV,
+    MODEL_PRICES,
+    MODEL_PRICE_VERSIONS,
+    MODEL_PRICE_LOOKUP,
     LLM_CALLS,
+    COST_DISAGREEMENTS,
 )
 
 
