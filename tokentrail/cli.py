@@ -77,16 +77,29 @@ def cli() -> None:
                    "[env TOKENTRAIL_SQL_PORT; 8123; 0 turns it off].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default=None, help="[env TOKENTRAIL_LOG_LEVEL; info]")
-def serve(**flags: Any) -> None:
+@click.option("--no-ui", "no_ui", is_flag=True,
+              help="Run only the collector (OTLP receivers and writer): a split deployment "
+                   "scales these out against one ClickHouse (deploy/README.md).")
+@click.option("--no-collector", "no_collector", is_flag=True,
+              help="Run only the web UI (and the SQL interface of an embedded store).")
+def serve(no_ui: bool, no_collector: bool, **flags: Any) -> None:
     """Run the OTLP collector and the web UI on one store (embedded by default).
 
     Point instrumented agents at http://127.0.0.1:4318 (OTEL_EXPORTER_OTLP_ENDPOINT)
     and open http://127.0.0.1:8765; query the store live with any ClickHouse client
     at http://127.0.0.1:8123. Stops cleanly on Ctrl-C / SIGTERM after
     committing everything it acknowledged.
+
+    With --clickhouse http(s)://… and --no-ui / --no-collector, each part runs as a
+    process of its own; several collectors may write one server (deploy/README.md).
     """
     settings = _settings(**flags)
-    problems = settings.exposure_problems()
+    from tokentrail.server import serves_sql
+
+    if no_ui and no_collector and not serves_sql(settings):
+        raise click.UsageError("--no-ui and --no-collector leave nothing to serve (with "
+                               "both, an embedded store serves only its SQL interface)")
+    problems = settings.exposure_problems(ui=not no_ui, collector=not no_collector)
     if problems:
         raise click.UsageError("refusing to start: " + "; ".join(problems))
     _setup_logging(settings.log_level)
@@ -94,7 +107,7 @@ def serve(**flags: Any) -> None:
     from tokentrail.store import StoreError
 
     try:
-        code = asyncio.run(run(settings))
+        code = asyncio.run(run(settings, ui=not no_ui, collector=not no_collector))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(code)

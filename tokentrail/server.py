@@ -1,4 +1,4 @@
-"""``tokentrail serve``: the collector and the web UI in one process.
+"""``tokentrail serve``: the collector and the web UI in one process, or either alone.
 
 chDB lets exactly one process own an embedded data directory (docs/facts.md §7), so the
 process that writes spans must also be the one that serves the UI. Both run as
@@ -9,6 +9,15 @@ whose queries run on threads of their own.
 Shutdown order matters for "nothing acknowledged is lost": on SIGINT/SIGTERM the
 servers stop accepting connections and finish their in-flight requests (each of
 which waits for its rows to commit), then the writer drains, then the store closes.
+
+Split deployments (deploy/README.md) run the parts as processes of their own against
+one ClickHouse server (``--clickhouse http(s)://…``): ``--no-ui`` runs only the OTLP
+receivers and the writer (scale these out), ``--no-collector`` only the UI. Several
+collectors writing one store need no coordination: a span or call that two of them both
+insert collapses in the engine (ReplacingMergeTree on (…, TraceId, SpanId) and on
+call_id, read FINAL; tokentrail/store/schema.py), not in any process's memory. With
+both turned off, a serve on an embedded store is the store's host only: its SQL
+interface in writable mode is the ClickHouse server the other processes use.
 """
 
 from __future__ import annotations
@@ -62,24 +71,37 @@ def _server(app, settings: Settings, port: int, name: str) -> _Server:
     return server
 
 
-async def run(settings: Settings) -> int:
-    """Serve until SIGINT/SIGTERM; returns the process exit code."""
+def serves_sql(settings: Settings) -> bool:
+    """Whether ``serve`` answers ClickHouse's HTTP interface: only for an embedded store
+    (a ClickHouse server answers SQL itself) and unless ``--sql-port 0``."""
+    return bool(settings.sql_port) and not settings.clickhouse
+
+
+async def run(settings: Settings, *, ui: bool = True, collector: bool = True) -> int:
+    """Serve until SIGINT/SIGTERM; returns the process exit code. ``ui`` / ``collector``
+    False leave that part out (a split deployment runs it in another process)."""
     store = await asyncio.to_thread(Store.open, settings.dsn)
-    writer = BatchWriter(
-        store,
-        max_rows=settings.batch_max_rows,
-        max_delay=settings.batch_max_delay,
-        max_queued_rows=settings.queue_max_rows,
-    )
-    encoder = await asyncio.to_thread(Encoder.for_store, store, settings.decode_workers)
-    ingest = Ingest(writer, encoder, max_body_bytes=settings.max_body_bytes,
-                    token=settings.ingest_token, max_in_flight=settings.max_in_flight)
-    servers = [
-        _server(otlp_http.create_app(ingest), settings, settings.otlp_http_port, "OTLP/HTTP"),
-        _server(create_ui_app(store, token=settings.ui_token), settings, settings.ui_port, "UI"),
-    ]
+    writer: BatchWriter | None = None
+    encoder: Encoder | None = None
+    ingest: Ingest | None = None
+    servers: list[_Server] = []
+    if collector:
+        writer = BatchWriter(
+            store,
+            max_rows=settings.batch_max_rows,
+            max_delay=settings.batch_max_delay,
+            max_queued_rows=settings.queue_max_rows,
+        )
+        encoder = await asyncio.to_thread(Encoder.for_store, store, settings.decode_workers)
+        ingest = Ingest(writer, encoder, max_body_bytes=settings.max_body_bytes,
+                        token=settings.ingest_token, max_in_flight=settings.max_in_flight)
+        servers.append(_server(otlp_http.create_app(ingest), settings,
+                               settings.otlp_http_port, "OTLP/HTTP"))
+    if ui:
+        servers.append(_server(create_ui_app(store, token=settings.ui_token), settings,
+                               settings.ui_port, "UI"))
     sql_runner: QueryRunner | None = None
-    if settings.sql_port and store.is_embedded:
+    if serves_sql(settings):
         sql_app, sql_runner = await asyncio.to_thread(build_sql_interface, store, settings)
         sql_server = _server(sql_app, settings, settings.sql_port, "SQL")
         sql_server.config.h11_max_incomplete_event_size = 1 << 20  # URLs up to 1 MiB, as
@@ -121,6 +143,8 @@ async def run(settings: Settings) -> int:
 
     async def serve_grpc() -> None:
         nonlocal failed
+        if ingest is None:  # --no-collector
+            return
         try:
             grpc_server, _ = otlp_grpc.create_server(ingest, settings.host,
                                                      settings.otlp_grpc_port)
@@ -141,23 +165,27 @@ async def run(settings: Settings) -> int:
             await asyncio.sleep(0.05)
         where = (f"embedded store {settings.data}" if store.is_embedded
                  else f"ClickHouse {redact_dsn(store.dsn)}")
-        sql = (f"SQL (ClickHouse HTTP) on http://{settings.host}:{settings.sql_port}, "
-               if sql_runner is not None else "")
-        print(
-            f"tokentrail serve: OTLP/HTTP on http://{settings.host}:{settings.otlp_http_port}, "
-            f"OTLP/gRPC on {settings.host}:{settings.otlp_grpc_port}, "
-            f"UI on http://{settings.host}:{settings.ui_port}, {sql}{where}",
-            file=sys.stderr,
-            flush=True,
-        )
+        parts = []
+        if collector:
+            parts += [f"OTLP/HTTP on http://{settings.host}:{settings.otlp_http_port}",
+                      f"OTLP/gRPC on {settings.host}:{settings.otlp_grpc_port}"]
+        if ui:
+            parts.append(f"UI on http://{settings.host}:{settings.ui_port}")
+        if sql_runner is not None:
+            mode = "writable" if settings.sql_writable else "read-only"
+            parts.append(f"SQL (ClickHouse HTTP, {mode}) on "
+                         f"http://{settings.host}:{settings.sql_port}")
+        print(f"tokentrail serve: {', '.join([*parts, where])}", file=sys.stderr, flush=True)
 
     try:
         await asyncio.gather(announce(), serve_grpc(), *(serve_http(s) for s in servers))
     finally:
         if sql_runner is not None:
             await asyncio.to_thread(sql_runner.close)
-        await asyncio.to_thread(writer.close)
-        await asyncio.to_thread(encoder.close)
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
+        if encoder is not None:
+            await asyncio.to_thread(encoder.close)
         store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -97,21 +97,22 @@ class Settings(BaseSettings):
         """The store to use: the ClickHouse server if given, else the embedded store."""
         return self.clickhouse or f"chdb://{self.data.expanduser().resolve()}"
 
-    def exposure_problems(self) -> list[str]:
+    def exposure_problems(self, *, ui: bool = True, collector: bool = True) -> list[str]:
         """Reasons this configuration must not start: servers reachable from other
-        machines need a token, and so does the SQL interface's writable mode."""
+        machines need a token, and so does the SQL interface's writable mode. ``ui`` /
+        ``collector`` False: that server does not run here (serve --no-ui/--no-collector)."""
         problems = []
         if self.sql_writable and not self.sql_token:
             problems.append("TOKENTRAIL_SQL_WRITABLE lets SQL clients write: set "
                             "TOKENTRAIL_SQL_TOKEN")
         if is_loopback(self.host):
             return problems
-        if not self.ingest_token:
+        if collector and not self.ingest_token:
             problems.append(
                 f"--host {self.host} exposes the OTLP receiver beyond this machine: "
                 "set TOKENTRAIL_INGEST_TOKEN"
             )
-        if not self.ui_token:
+        if ui and not self.ui_token:
             problems.append(
                 f"--host {self.host} exposes the web UI beyond this machine: "
                 "set TOKENTRAIL_UI_TOKEN"

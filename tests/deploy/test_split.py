@@ -1,0 +1,123 @@
+"""A split deployment as real processes: one store, two collectors, one UI (issue 17).
+
+The store host is ``tokentrail serve --no-ui --no-collector`` on an embedded store with
+its SQL interface writable: it stands in for a ClickHouse server (none can be
+installed here; deploy/README.md says so). Collectors (``--no-ui``) and the UI
+(``--no-collector``) reach it with ``--clickhouse http://user:token@…`` through
+clickhouse-connect's HTTP client, the code path a real server gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.deploy.processes import Process, collector_ready, store_host, ui_ready
+from tests.otlp import NOW_NS, anthropic_call_attrs, span, trace_request
+from tokentrail.store import Store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory) -> Iterator[dict[str, Process]]:
+    host = store_host(tmp_path_factory.mktemp("split") / "data")
+    started = [host]
+    try:
+        for name in ("collector-a", "collector-b"):
+            started.append(Process(name, "--no-ui", "--clickhouse", host.dsn)
+                           .start(collector_ready))
+        started.append(Process("ui", "--no-collector", "--clickhouse", host.dsn)
+                       .start(ui_ready))
+        yield {p.role: p for p in started}
+    finally:
+        for process in reversed(started):
+            process.stop_if_running()
+
+
+def _request(run: str, first: int, n: int) -> ExportTraceServiceRequest:
+    spans = [span(anthropic_call_attrs(response_id=f"msg_{run}_{i}", uncached=10, read=100 * i,
+                                       write=50, output=5, conversation=run),
+                  start_ns=NOW_NS + i * 10**9, trace_id=bytes([i % 256]) * 16,
+                  span_id=i.to_bytes(8, "big"))
+             for i in range(first, first + n)]
+    return trace_request(spans)
+
+
+def _export(collector: Process, request: ExportTraceServiceRequest) -> None:
+    response = httpx.post(f"{collector.otlp}/v1/traces", content=request.SerializeToString(),
+                          headers={"content-type": "application/x-protobuf"}, timeout=30)
+    assert response.status_code == 200, response.text  # 200 = committed to the store
+
+
+def _ui_calls(ui: Process, run: str) -> list[dict]:
+    response = httpx.get(f"{ui.ui}/api/runs/{run}/calls", timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["calls"]
+
+
+def _sql(host: Process) -> Store:
+    return Store.open(host.dsn, migrate=False)
+
+
+def test_processes_run_only_their_part(deployment):
+    collector, ui = deployment["collector-a"], deployment["ui"]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{collector.ui}/healthz", timeout=2)
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(f"{ui.otlp}/v1/traces", content=b"", timeout=2)
+    with pytest.raises(httpx.ConnectError):  # only an embedded store's owner answers SQL
+        httpx.get(f"{collector.sql}/ping", timeout=2)
+
+
+def test_ui_process_sees_what_collector_processes_wrote(deployment):
+    a, b, ui = deployment["collector-a"], deployment["collector-b"], deployment["ui"]
+    _export(a, _request("split-run", 1, 3))
+    _export(b, _request("split-run", 4, 2))
+    calls = _ui_calls(ui, "split-run")  # no polling: a 200 means committed
+    assert [c["response_id"] for c in calls] == [f"msg_split-run_{i}" for i in range(1, 6)]
+    assert [c["cache_read_tokens"] for c in calls] == [100 * i for i in range(1, 6)]
+    runs = httpx.get(f"{ui.ui}/api/runs", timeout=30).json()
+    assert "split-run" in [r["run_id"] for r in runs["runs"]]
+
+
+def test_the_same_request_through_two_collectors_is_one_call(deployment):
+    """An exporter whose 200 was lost retries, and a load balancer sends the retry to
+    another collector: both processes insert the same spans. The engine collapses them
+    (ReplacingMergeTree keys, read FINAL), so readers see each call once, while the raw
+    table shows that both inserts landed."""
+    a, b, ui, host = (deployment[k] for k in ("collector-a", "collector-b", "ui",
+                                              "store host"))
+    request = _request("retried-run", 1, 4)
+    with ThreadPoolExecutor(2) as pool:  # at the same time, as a retry storm would
+        list(pool.map(lambda c: _export(c, request), (a, b)))
+    _export(a, request)  # and once more, later
+    calls = _ui_calls(ui, "retried-run")
+    assert sorted(c["response_id"] for c in calls) == [f"msg_retried-run_{i}" for i in range(1, 5)]
+    store = _sql(host)
+    try:
+        where = "WHERE SpanAttributes['gen_ai.conversation.id'] = {run:String}"
+        raw = store.query(f"SELECT count() AS n FROM otel_traces {where}", {"run": "retried-run"})
+        final = store.query(f"SELECT count() AS n FROM otel_traces FINAL {where}",
+                            {"run": "retried-run"})
+        reports = store.query("SELECT count() AS n FROM llm_call_reports FINAL "
+                              "WHERE run_id = {run:String}", {"run": "retried-run"})
+    finally:
+        store.close()
+    assert raw[0]["n"] == 12, "three inserts of four spans should all have landed"
+    assert final[0]["n"] == 4
+    assert reports[0]["n"] == 4
+
+
+def test_many_requests_over_both_collectors_lose_nothing(deployment):
+    a, b, ui = deployment["collector-a"], deployment["collector-b"], deployment["ui"]
+    requests = [(a if i % 2 else b, _request("busy-run", 1 + 5 * i, 5)) for i in range(20)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda job: _export(*job), requests))
+    calls = _ui_calls(ui, "busy-run")
+    assert len(calls) == 100
+    assert len({c["call_id"] for c in calls}) == 100
