@@ -251,8 +251,10 @@ class RunningQuery:
         if " INTO OUTFILE " in f" {canonical} ":
             raise ClickHouseError.own(protocol.INTO_OUTFILE_NOT_ALLOWED,
                                       "INTO OUTFILE is not allowed")
-        # SET (and INSERT ... SETTINGS) are the engine's: readonly refuses them
-        if not canonical.startswith(("SET ", "INSERT ")):
+        # SET (and INSERT/ALTER ... SETTINGS, which the classifier also calls CONTROL) are
+        # the engine's: readonly refuses them. A migration runs ALTER ... SETTINGS
+        # mutations_sync = 2 through the writable mode (tests/store/conftest.py).
+        if not canonical.startswith(("SET ", "INSERT ", "ALTER ")):
             raise ClickHouseError.own(
                 protocol.ACCESS_DENIED, "Not enough privileges: tokentrail's SQL interface "
                 "refuses control statements (KILL, SYSTEM, USE, transactions...) other "
