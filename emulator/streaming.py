@@ -73,6 +73,10 @@ def events(message: dict[str, Any], chunk_chars: int = CHUNK_CHARS
         "cache_read_input_tokens": usage["cache_read_input_tokens"],
         "output_tokens": usage["output_tokens"],
     }
+    if "server_tool_use" in usage:
+        # Running totals too: server tools run while the message is generated, so the
+        # API's final count arrives here (the SDK's MessageDeltaUsage.server_tool_use).
+        delta_usage["server_tool_use"] = usage["server_tool_use"]
     yield "message_delta", {
         "type": "message_delta",
         "delta": {"stop_reason": message["stop_reason"],

@@ -34,6 +34,7 @@ from .fields import given
 from .guard import safe, swallowed
 from .message_call import MessageCall
 from .native import SDK_CREATE, sdk_sets, span_name_of, traces_natively
+from .price_factors import request_factors
 from .response import decode_json
 from .runs import current_run
 from .simple_call import SimpleCall
@@ -71,7 +72,7 @@ class Hooks:
             otel = getattr(client, "_otel", None)
             conversation = getattr(otel, "conversation_id", None)
             call = self.tracker.begin(body, conversation if isinstance(conversation, str)
-                                      else None, stream)
+                                      else None, stream, _factors(options, client))
             if self.tracker.settings.cache_diagnostics:
                 self._add_diagnostics(options, body, call)
             return kind, call, native
@@ -226,6 +227,15 @@ class Hooks:
             weakref.finalize(raw, call.end_span)
         except Exception:
             call.end_span()
+
+
+def _factors(options: Any, client: Any) -> dict[str, Any]:
+    """:func:`.price_factors.request_factors`, or none if reading them fails (logged)."""
+    try:
+        return request_factors(options, client)
+    except Exception:
+        swallowed("read the request's price factors")
+        return {}
 
 
 def _detach(token: Any) -> None:

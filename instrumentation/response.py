@@ -18,6 +18,7 @@ from . import attributes as at
 from .attributes import sc
 from .fields import get
 from .guard import swallowed
+from .price_factors import usage_factors
 
 
 def count(value: Any) -> int | None:
@@ -61,9 +62,7 @@ def usage_attributes(usage: Any, skip: frozenset[str] = _NOTHING) -> dict[str, A
         thinking = count(get(get(usage, "output_tokens_details"), "thinking_tokens"))
         if thinking is not None:
             out[at.GEN_AI_USAGE_REASONING_OUTPUT] = thinking
-    tier = get(usage, "service_tier")
-    if isinstance(tier, str):
-        out[sc.ANTHROPIC_USAGE_SERVICE_TIER] = tier
+    out.update(usage_factors(usage))  # service tier, server tool uses
     return out
 
 

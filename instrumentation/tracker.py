@@ -9,6 +9,7 @@ caller, before the request is sent (bench/README.md, "Where the analysis runs").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from . import attributes as at
@@ -65,11 +66,12 @@ class Tracker:
         self.tools_cache = new_tools_cache()
         self.system_cache = new_system_cache()
 
-    def begin(self, body: dict[str, Any], conversation_id: str | None,
-              stream: bool) -> MessageCall:
-        """A call with the request attributes read straight off the body and the rest
-        (run, turn, prefix, changes) from :meth:`analyze`. If the analysis fails (logged),
-        the call goes on without it."""
+    def begin(self, body: dict[str, Any], conversation_id: str | None, stream: bool,
+              factors: Mapping[str, Any] | None = None) -> MessageCall:
+        """A call with the request attributes read straight off the body (and
+        ``factors``: what its price depends on, :mod:`.price_factors`) and the rest (run,
+        turn, prefix, changes) from :meth:`analyze`. If the analysis fails (logged), the
+        call goes on without it."""
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: "chat",
                                  sc.GEN_AI_PROVIDER_NAME: "anthropic"}
         model = body.get("model")
@@ -82,6 +84,8 @@ class Tracker:
             attrs[sc.GEN_AI_REQUEST_STREAM] = True
         if conversation_id:
             attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
+        if factors:
+            attrs.update(factors)
         call = MessageCall(self, attrs, stream)
         try:
             call.analysed(self.analyze(body, conversation_id, current_run()))
