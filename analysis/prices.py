@@ -137,7 +137,7 @@ def _forget_older_loads(client: Client, load_id: int, cluster: str | None) -> No
 def prices_in_force(client: Client) -> list[dict[str, Any]]:
     """Every price version of the latest load, families in name order."""
     return _query(client, f"""
-        SELECT family, aliases, effective_from, tier_above_input_tokens, tier_beta,
+        SELECT family, aliases, effective_from, tier, tier_above_input_tokens, tier_beta,
                input_usd_per_mtok, cache_write_5m_usd_per_mtok, cache_write_1h_usd_per_mtok,
                cache_read_usd_per_mtok, output_usd_per_mtok, batch_multiplier,
                fast_multiplier, inference_geo_us_multiplier, web_search_per_1k,

@@ -240,5 +240,48 @@ def import_claude_code(paths: tuple[Path, ...], data: Path | None, clickhouse: s
                f"{result.calls_written} new")
 
 
+@cli.command()
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--limit", type=int, default=20, show_default=True,
+              help="How many disagreeing calls to list.")
+def prices(data: Path | None, clickhouse: str | None, as_json: bool, limit: int) -> None:
+    """The prices in force, the stored models without a price, and the calls whose
+    source reported a different cost.
+
+    Prices are tokentrail's packaged table with your files on top: prices.csv in the
+    data directory, then the file named by TOKENTRAIL_PRICES. They are loaded into the
+    store now and at every start of `tokentrail serve`; llm_calls prices every call,
+    old ones included, with them.
+    """
+    import json
+
+    from tokentrail.analysis import price_report
+    from tokentrail.analysis import prices as price_data
+    from tokentrail.store import Store, StoreError
+
+    settings = _settings(data=data, clickhouse=clickhouse)
+    try:
+        store = Store.open(settings.dsn)
+    except StoreError as exc:
+        hint = ("" if str(exc).startswith("bad price file") else
+                "\nWhile `tokentrail serve` owns the embedded store, stop it first "
+                "(it loads the price files itself when it starts).")
+        raise click.ClickException(f"{exc}{hint}") from None
+    try:
+        files = price_data.override_files(settings.dsn, settings.prices)
+        in_force = price_data.prices_in_force(store.client)
+        unpriced = price_data.unpriced_models(store.client)
+        total, worst = price_data.disagreements(store.client, limit)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"files": [str(f) for f in files], "prices": in_force,
+                               "unpriced": unpriced, "disagreements": total,
+                               "disagreeing_calls": worst}, default=str, indent=2))
+    else:
+        click.echo(price_report.report(in_force, unpriced, total, worst, files), nl=False)
+
+
 def main() -> None:  # pragma: no cover - console-script convenience
     cli()

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default_factory=lambda: min(4, os.cpu_count() or 1), ge=0,
         description="Processes decoding OTLP bodies (0: threads of the serving process).")
     log_level: str = Field(default="info")
+    prices: Path | None = Field(
+        default=None, description="A price file whose rows override or add to the packaged "
+                                  "prices, after <data>/prices.csv (README, 'Cost').")
 
     # The SQL interface: ClickHouse's HTTP interface for the embedded store.
     sql_port: int = Field(default=8123, ge=0, le=65535,
@@ -90,6 +93,11 @@ class Settings(BaseSettings):
     @field_validator("clickhouse")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: object) -> object:
         return value or None
 
     @property

@@ -44,8 +44,9 @@ def build() -> list[b.Piece]:
 
 
 def load_prices(ctx: Context) -> None:
-    """The packaged prices (and ``TOKENTRAIL_PRICES``), so that the schema alone prices
-    calls; idempotent (a load whose digest is already there is not repeated)."""
+    """The packaged prices, so that the schema alone prices calls (a user's price file
+    is applied by ``Store.migrate`` right after, where a bad one is reported as such);
+    idempotent: a load whose digest is already there is not repeated."""
     from tokentrail.analysis import prices
 
-    prices.sync(ctx.client, prices.override_files(), cluster=ctx.cluster)
+    prices.sync(ctx.client, cluster=ctx.cluster)
