@@ -232,6 +232,40 @@ class Store:
         )
         return {(r["session"], r["key"]) for r in rows}
 
+    # --- insights and what-if (tokentrail.analysis.insights*, whatif; SQL there) ---
+
+    def insights(self, start: Any, end: Any, *, kinds: Sequence[str] = (),
+                 limit: int = 0, **settings: Any) -> list[dict[str, Any]]:
+        """Findings over calls in [start, end), the largest savings first; ``kinds``
+        keeps only those kinds, ``settings`` override the thresholds that are query
+        parameters (:data:`tokentrail.analysis.insights.DEFAULTS`)."""
+        from tokentrail.analysis import insights as ins
+
+        unknown = set(settings) - set(ins.DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown insight setting(s): {', '.join(sorted(unknown))}")
+        recurring = bool(self.query(
+            "SELECT 1 FROM system.tables WHERE database = currentDatabase() "
+            "AND name = {name:String}", {"name": "cache_events"}))
+        sql = (f"SELECT * FROM ({ins.insights_select(recurring=recurring)}) "  # noqa: S608
+               "WHERE (empty({kinds:Array(String)}) OR has({kinds:Array(String)}, kind)) "
+               "ORDER BY savings_usd DESC, kind, service_name, run_ids")
+        if limit:
+            sql += " LIMIT {limit:UInt32}"
+        params = {**ins.DEFAULTS, **settings, "start": start, "end": end,
+                  "kinds": list(kinds), "limit": limit}
+        return self.query(sql, params)
+
+    def whatif(self, scenario: str, start: Any, end: Any, *, run: str = "",
+               service: str = "", **settings: Any) -> dict[str, Any]:
+        """Calls in [start, end) (of one run or service if given) priced as they were
+        and under ``scenario`` (:data:`tokentrail.analysis.whatif.SCENARIOS`)."""
+        from tokentrail.analysis import whatif as wi
+
+        sql = wi.whatif_select(scenario)
+        row = self.query(sql, wi.parameters(start, end, run=run, service=service, **settings))[0]
+        return {"scenario": scenario, **row}
+
     # --- the SQL interface (tokentrail.sql_http; the section at the end) -------
 
     def engine_session(self) -> EngineSession:

@@ -1,0 +1,345 @@
+"""``insights``: what to change, and what it would save (docs/design.md, "insights").
+
+One row per finding: ``kind``, ``scope`` (``run`` / ``service`` / ``fleet``),
+``service_name``, ``model``, ``run_ids`` (a sample, the costliest first), ``calls``,
+``cost_usd`` (what the affected calls cost), ``savings_usd`` (those calls re-priced
+under the fix, :mod:`.insights_sql`), ``confidence`` (``measured`` / ``estimated`` /
+``needs_eval``), ``detail`` (what was seen, with numbers), ``fix``, and the first and
+last call concerned.
+
+All SQL, in one pass over the calls of the range: layer 3 of :mod:`.insights_sql` is
+summed per run and model, each run row yields one candidate row per kind (ARRAY JOIN),
+and one GROUP BY makes the findings: run-scoped kinds per run, service-scoped kinds per
+service and model, each kept by its rule (HAVING). ``recurring_invalidation`` reads
+``cache_events`` (issue 12) and is appended.
+
+The rules (README, "Insights", states each in one paragraph) use the thresholds below.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .cache_events_rules import (
+    MESSAGES_CHANGED,
+    MODEL_CHANGED,
+    PARAMS_CHANGED,
+    SYSTEM_CHANGED,
+    TOOLS_CHANGED,
+)
+from .insights_sql import PARAMETERS, calls_select, range_calls
+
+UNCACHED_PREFIX = "uncached_prefix"
+GROWING_UNCACHED_INPUT = "growing_uncached_input"
+RECURRING_INVALIDATION = "recurring_invalidation"
+TTL_TOO_SHORT = "ttl_too_short"
+UNREAD_CACHE_WRITES = "unread_cache_writes"
+BATCH_CANDIDATE = "batch_candidate"
+MODEL_ROUTING_CANDIDATE = "model_routing_candidate"
+CONTEXT_DEAD_WEIGHT = "context_dead_weight"  # not delivered yet (README, "Insights")
+CONTEXT_GROWTH = "context_growth"
+
+KINDS = (UNCACHED_PREFIX, GROWING_UNCACHED_INPUT, RECURRING_INVALIDATION, TTL_TOO_SHORT,
+         UNREAD_CACHE_WRITES, BATCH_CANDIDATE, MODEL_ROUTING_CANDIDATE, CONTEXT_GROWTH)
+
+# --- thresholds (each rule's numbers; README "Insights") ---
+MIN_REPEATED_TURNS = 2        # uncached_prefix: calls re-sending the previous prompt
+GROWTH_MIN_CALLS = 3          # growing_uncached_input: calls in the run
+GROWTH_FACTOR = 2             # ... last call's uncached input >= this x the first's
+GROWTH_MIN_TOKENS = 1024      # ... and at least this many tokens
+BATCH_MIN_CALLS = 10          # batch_candidate: single-call runs of a service and model
+ROUTING_MIN_CALLS = 20        # model_routing_candidate: mechanical calls ...
+ROUTING_MIN_SHARE = 0.8       # ... making up this share of the service's calls on the model
+ROUTING_MODEL = "claude-haiku-4-5"
+MECHANICAL_OUTPUT_TOKENS = 256
+TTL_MIN_REWRITES = 2          # ttl_too_short: re-writes after a 5-60 minute gap
+UNREAD_MIN_WRITES = 3         # unread_cache_writes: writes nobody read ...
+UNREAD_MIN_SHARE = 0.5        # ... holding this share of the written tokens
+COMPACT_ABOVE_TOKENS = 100_000  # context_growth: compaction once input exceeds this ...
+COMPACT_TO_TOKENS = 10_000      # ... leaving a summary this long
+COMPACT_MIN_LATER_CALLS = 2     # ... with at least this many calls after it
+RECURRING_MIN_RUNS = 3        # recurring_invalidation: runs with the same cause and place
+RUN_SAMPLE = 5                # run ids per finding
+
+DEFAULTS = {
+    "routing_model": ROUTING_MODEL,
+    "compact_above": COMPACT_ABOVE_TOKENS,
+    "compact_to": COMPACT_TO_TOKENS,
+    "mechanical_output": MECHANICAL_OUTPUT_TOKENS,
+}
+
+COLUMNS = ("kind", "scope", "service_name", "model", "run_ids", "calls", "cost_usd",
+           "savings_usd", "confidence", "detail", "fix", "first_seen", "last_seen")
+
+_CHANGE_CAUSES = (MODEL_CHANGED, PARAMS_CHANGED, TOOLS_CHANGED, SYSTEM_CHANGED,
+                  MESSAGES_CHANGED)
+
+
+def _per_run(calls: str) -> str:
+    """Layer 3 summed per run and model."""
+    return f"""
+SELECT run_id, service_name, model,
+    count() AS n,
+    sum(cost) AS run_cost,
+    min(timestamp) AS first_ts,
+    max(timestamp) AS last_ts,
+    any(run_calls) AS run_size,
+    max(run_cached) AS run_caches,
+    countIf(prefix_tokens_shared > 0) AS shared_calls,
+    sum(prefix_tokens_shared) AS shared_tokens,
+    sum(alt_cache_prefix) AS alt_prefix,
+    argMin(input_tokens, (timestamp, call_id)) AS first_input,
+    argMax(input_tokens, (timestamp, call_id)) AS last_input,
+    countIf(pos > 1 AND input_tokens > prev_input) AS input_rises,
+    sum(carried) AS carried_tokens,
+    sum(alt_cache_messages) AS alt_messages,
+    sum(cost_batch) AS alt_batch,
+    countIf(batchable) AS batchable_calls,
+    sumIf(cost, batchable) AS batchable_cost,
+    sumIf(cost_batch, batchable) AS batchable_alt,
+    countIf(mechanical) AS mechanical_calls,
+    sumIf(cost, mechanical) AS mechanical_cost,
+    sumIf(cost_routed, mechanical) AS mechanical_alt,
+    sumIf(output_tokens, mechanical) AS mechanical_output,
+    countIf(rewritten > 0) AS rewrites,
+    sum(rewritten) AS rewritten_tokens,
+    sum(alt_ttl_1h) AS alt_ttl,
+    sumIf(cost, cache_write_5m_tokens > 0) AS writing_cost,
+    countIf(cache_write_5m_tokens > 0) AS writing_calls,
+    sum(cache_write_5m_tokens + cache_write_1h_tokens) AS written,
+    countIf(unread) AS unread_writes,
+    sumIf(cache_write_5m_tokens + cache_write_1h_tokens, unread) AS unread_tokens,
+    sumIf(cache_write_1h_tokens, unread) AS unread_1h_tokens,
+    sumIf(cost, unread) AS unread_cost,
+    sumIf(alt_unread, unread) AS unread_alt,
+    max(total_in) AS max_input,
+    any(compact_total) AS compact_at_tokens,
+    countIf(removed > 0) AS compacted_calls,
+    sum(removed) AS removed_tokens,
+    sum(alt_compaction) AS alt_compact
+FROM ({calls})
+GROUP BY run_id, service_name, model"""  # noqa: S608
+
+
+# Each candidate: kind, scope, confidence, whether this run row counts, calls, cost,
+# cost under the fix, and three numbers for the detail (a, b, c).
+_CANDIDATES = f"""[
+    ('{UNCACHED_PREFIX}', 'run', 'estimated',
+     run_caches = 0 AND shared_calls >= {MIN_REPEATED_TURNS},
+     n, run_cost, alt_prefix, toFloat64(shared_calls), toFloat64(shared_tokens), 0.),
+    ('{GROWING_UNCACHED_INPUT}', 'run', 'estimated',
+     run_caches > 0 AND n >= {GROWTH_MIN_CALLS}
+       AND last_input >= {GROWTH_FACTOR} * first_input AND last_input >= {GROWTH_MIN_TOKENS}
+       AND input_rises * 3 >= (n - 1) * 2,
+     n, run_cost, alt_messages, toFloat64(first_input), toFloat64(last_input),
+     toFloat64(carried_tokens)),
+    ('{CONTEXT_GROWTH}', 'run', 'estimated',
+     compacted_calls >= {COMPACT_MIN_LATER_CALLS},
+     n, run_cost, alt_compact, toFloat64(max_input), toFloat64(compact_at_tokens),
+     toFloat64(removed_tokens)),
+    ('{BATCH_CANDIDATE}', 'service', 'estimated',
+     run_size = 1 AND batchable_calls > 0,
+     batchable_calls, batchable_cost, batchable_alt, 0., 0., 0.),
+    ('{MODEL_ROUTING_CANDIDATE}', 'service', 'needs_eval',
+     true,
+     mechanical_calls, mechanical_cost, mechanical_alt, toFloat64(n), toFloat64(mechanical_output),
+     0.),
+    ('{TTL_TOO_SHORT}', 'service', 'estimated',
+     writing_calls > 0,
+     writing_calls, writing_cost, writing_cost - (run_cost - alt_ttl), toFloat64(rewrites),
+     toFloat64(rewritten_tokens), 0.),
+    ('{UNREAD_CACHE_WRITES}', 'service', 'estimated',
+     written > 0,
+     unread_writes, unread_cost, unread_alt, toFloat64(unread_tokens), toFloat64(written),
+     toFloat64(unread_1h_tokens))
+]"""
+
+# The rule each kind's group must meet (HAVING), beyond saving money.
+_KEEP = f"""multiIf(
+    scope = 'run', true,
+    kind = '{BATCH_CANDIDATE}', calls >= {BATCH_MIN_CALLS},
+    kind = '{MODEL_ROUTING_CANDIDATE}',
+        calls >= {ROUTING_MIN_CALLS} AND calls >= {ROUTING_MIN_SHARE} * sum(a),
+    kind = '{TTL_TOO_SHORT}', sum(a) >= {TTL_MIN_REWRITES},
+    kind = '{UNREAD_CACHE_WRITES}',
+        calls >= {UNREAD_MIN_WRITES} AND sum(a) >= {UNREAD_MIN_SHARE} * sum(b),
+    false)"""
+
+_DETAIL = f"""multiIf(
+    kind = '{UNCACHED_PREFIX}', format(
+        '{{}} of {{}} calls re-sent the previous call''s whole prompt ({{}} tokens in all, '
+        '{{}} per call on average) and nothing was cached: no cache_control breakpoint '
+        'and no automatic caching',
+        toString(sum(a)), toString(calls), toString(toUInt64(sum(b))),
+        toString(toUInt64(sum(b) / greatest(sum(a), 1)))),
+    kind = '{GROWING_UNCACHED_INPUT}', format(
+        'a cached prefix is read, but the uncached input grew from {{}} to {{}} tokens per '
+        'call over {{}} calls; {{}} of those tokens repeated the previous call',
+        toString(toUInt64(sum(a))), toString(toUInt64(sum(b))), toString(calls),
+        toString(toUInt64(sum(c_)))),
+    kind = '{CONTEXT_GROWTH}', format(
+        'input reached {{}} tokens per call; compacting to {{}} tokens once it passed {{}} '
+        'would carry {{}} fewer tokens over the later calls',
+        toString(toUInt64(sum(a))), toString({{compact_to:UInt64}}),
+        toString({{compact_above:UInt64}}), toString(toUInt64(sum(c_)))),
+    kind = '{BATCH_CANDIDATE}', format(
+        '{{}} single-call runs (independent: no conversation to continue) were sent one '
+        'by one; as Message Batches they would cost {{}} instead of {{}} USD, answered '
+        'asynchronously instead of within seconds (tokentrail does not record whether '
+        'someone waited on the answer)',
+        toString(calls), toString(round(sum(alt), 4)), toString(round(sum(cost), 4))),
+    kind = '{MODEL_ROUTING_CANDIDATE}', format(
+        '{{}} of {{}} calls look mechanical (at most {{}} output tokens, {{}} on average, '
+        'no tool use); on {{}} they would cost {{}} instead of {{}} USD',
+        toString(calls), toString(toUInt64(sum(a))), toString({{mechanical_output:UInt64}}),
+        toString(toUInt64(sum(b) / greatest(calls, 1))), {{routing_model:String}},
+        toString(round(sum(alt), 4)), toString(round(sum(cost), 4))),
+    kind = '{TTL_TOO_SHORT}', format(
+        '{{}} times a 5-minute cache entry expired in a gap of 5 to 60 minutes and {{}} '
+        'tokens were written again; with 1h writes every write costs more, and the '
+        'calls that write would cost {{}} instead of {{}} USD',
+        toString(toUInt64(sum(a))), toString(toUInt64(sum(b))),
+        toString(round(sum(alt), 4)), toString(round(sum(cost), 4))),
+    kind = '{UNREAD_CACHE_WRITES}', format(
+        '{{}} cache writes ({{}} of {{}} written tokens, {{}} of them 1h) were never read '
+        'before they expired (no call of this service and model read the cache within '
+        'the TTL)',
+        toString(calls), toString(toUInt64(sum(a))), toString(toUInt64(sum(b))),
+        toString(toUInt64(sum(c_)))),
+    '')"""
+
+_FIX = f"""multiIf(
+    kind = '{UNCACHED_PREFIX}',
+        'Put a cache_control breakpoint at the end of the static prefix (the last system '
+        'block) and let each turn cache up to its last message (a breakpoint there, or '
+        'top-level automatic caching): each call then reads what the previous one sent.',
+    kind = '{GROWING_UNCACHED_INPUT}',
+        'Add a breakpoint on the last message of each request (or top-level automatic '
+        'caching) so the conversation, not only tools/system, is read from the cache.',
+    kind = '{CONTEXT_GROWTH}',
+        'Compact or summarise the conversation once it passes the threshold (or clear '
+        'old tool results); check the summary keeps what later turns need.',
+    kind = '{BATCH_CANDIDATE}',
+        'Send these independent calls through the Message Batches API (50% of the token '
+        'price) where nobody waits on the answer.',
+    kind = '{MODEL_ROUTING_CANDIDATE}',
+        concat('Try these calls on ', {{routing_model:String}}, ' against your evals; '
+               'route them there only if the evals hold.'),
+    kind = '{TTL_TOO_SHORT}',
+        'Use {{"type": "ephemeral", "ttl": "1h"}} on the breakpoints these runs read back '
+        'after pauses of 5 to 60 minutes.',
+    kind = '{UNREAD_CACHE_WRITES}',
+        'Move or drop these breakpoints (or use the 5-minute TTL instead of 1h): what they '
+        'write is not read again in time, so the write premium buys nothing.',
+    '')"""
+
+
+def _joined(sql: str) -> str:
+    """ClickHouse does not join adjacent string literals: join the ones written over
+    several lines above."""
+    return re.sub(r"'\n\s+'", "", sql)
+
+
+def _findings(per_run: str) -> str:
+    sample = (f"arrayMap(x -> x.2, arraySlice(arrayReverseSort(groupArray((cost, run_id))), "
+              f"1, {RUN_SAMPLE}))")
+    return _joined(f"""
+SELECT kind, scope, service_name, model,
+    {sample} AS run_ids,
+    sum(calls_) AS calls,
+    sum(cost) AS cost_usd,
+    sum(cost) - sum(alt) AS savings_usd,
+    any(confidence_) AS confidence,
+    {_DETAIL} AS detail,
+    {_FIX} AS fix,
+    min(first_ts) AS first_seen,
+    max(last_ts) AS last_seen
+FROM (
+    SELECT run_id, service_name, model, first_ts, last_ts,
+        c.1 AS kind, c.2 AS scope, c.3 AS confidence_,
+        c.5 AS calls_, c.6 AS cost, c.7 AS alt, c.8 AS a, c.9 AS b, c.10 AS c_
+    FROM ({per_run})
+    ARRAY JOIN {_CANDIDATES} AS c
+    WHERE c.4
+)
+GROUP BY kind, scope, service_name, model, if(scope = 'run', run_id, '') AS run_key
+HAVING savings_usd > 0 AND {_KEEP}""")  # noqa: S608
+
+
+def _recurring(start: str, end: str) -> str:
+    """``recurring_invalidation``: cache events (issue 12) with the same cause and the
+    same place (message, block, character; changed parameters) in at least
+    :data:`RECURRING_MIN_RUNS` runs of a service. The savings are the events' own
+    ``extra_cost_usd`` (their missed tokens re-priced as reads); measured, because the
+    fingerprints located the change."""
+    causes = ", ".join(f"'{c}'" for c in _CHANGE_CAUSES)
+    sample = (f"arrayMap(x -> x.2, arraySlice(arrayReverseSort(groupArray((cost, run_id))), "
+              f"1, {RUN_SAMPLE}))")
+    return _joined(f"""
+SELECT '{RECURRING_INVALIDATION}' AS kind, 'service' AS scope, service_name,
+    anyHeavy(model) AS model,
+    {sample} AS run_ids,
+    sum(events) AS calls,
+    sum(cost) AS cost_usd,
+    sum(cost) AS savings_usd,
+    'measured' AS confidence,
+    format('{{}} in {{}} runs: {{}}{{}}{{}}; {{}} cached tokens missed',
+        cause, toString(uniqExact(run_id)),
+        if(changed_message IS NULL, 'at an unrecorded place',
+           concat('message ', toString(changed_message))),
+        if(changed_block IS NULL, '', concat(', block ', toString(changed_block))),
+        if(empty(changed_params), '',
+           concat(', parameters ', arrayStringConcat(changed_params, ', '))),
+        toString(sum(missed))) AS detail,
+    concat('The same ', cause, ' breaks the cache run after run (e.g. ', any(example),
+           '). Keep what changes (timestamps, ids, counters, reordered items) out of the '
+           'cached prefix: move it after the last breakpoint or make it stable.') AS fix,
+    min(first_ts) AS first_seen,
+    max(last_ts) AS last_seen
+FROM (
+    SELECT run_id, service_name, any(model) AS model, cause, changed_message, changed_block,
+        changed_params, count() AS events, sum(ifNull(extra_cost_usd, 0)) AS cost,
+        sum(missed_tokens) AS missed, any(detail) AS example,
+        min(timestamp) AS first_ts, max(timestamp) AS last_ts
+    FROM cache_events
+    WHERE timestamp >= {start} AND timestamp < {end} AND cause IN ({causes})
+    GROUP BY run_id, service_name, cause, changed_message, changed_block, changed_params
+)
+GROUP BY service_name, cause, changed_message, changed_block, changed_params
+HAVING uniqExact(run_id) >= {RECURRING_MIN_RUNS} AND savings_usd > 0""")  # noqa: S608
+
+
+def insights_select(start: str | None = None, end: str | None = None, *,
+                    recurring: bool = True) -> str:
+    """The findings over ``[start, end)`` (SQL expressions; default the parameters
+    ``start``/``end``). Other parameters: :data:`DEFAULTS`. ``recurring``: include
+    ``recurring_invalidation`` (needs the ``cache_events`` relation, migration 3)."""
+    start = start or "{start:DateTime64(9)}"
+    end = end or "{end:DateTime64(9)}"
+    columns = ", ".join(COLUMNS)
+    calls = calls_select(range_calls(start, end))
+    sql = f"SELECT {columns} FROM ({_findings(_per_run(calls))})"  # noqa: S608
+    if recurring:
+        sql += f"\nUNION ALL\nSELECT {columns} FROM ({_recurring(start, end)})"
+    return sql
+
+
+def bind_constants(sql: str, values: dict[str, object] | None = None) -> str:
+    """``sql`` with the parameters of :data:`DEFAULTS` (or ``values``) written in as
+    literals: a view cannot take parameters. The values are tokentrail's own constants."""
+    values = {**DEFAULTS, **(values or {})}
+    for name, value in values.items():
+        literal = (str(int(value)) if isinstance(value, int)  # type: ignore[arg-type]
+                   else "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'")
+        sql = sql.replace(f"{{{name}:{PARAMETERS[name]}}}", literal)
+    return sql
+
+
+VIEW = "insights"
+VIEW_DAYS = 30
+
+
+def view_select() -> str:
+    """``insights``: the findings of the last :data:`VIEW_DAYS` days, judged on read."""
+    return bind_constants(insights_select(
+        f"now64(9) - INTERVAL {VIEW_DAYS} DAY", "now64(9) + INTERVAL 1 DAY"))
