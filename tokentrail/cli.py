@@ -283,5 +283,110 @@ def prices(data: Path | None, clickhouse: str | None, as_json: bool, limit: int)
         click.echo(price_report.report(in_force, unpriced, total, worst, files), nl=False)
 
 
+def _range_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--since`` / ``--start`` / ``--end`` of ``insights`` and ``whatif``."""
+
+    @click.option("--since", default="7d", show_default=True,
+                  help="The last N minutes/hours/days/weeks (30m, 24h, 7d, 2w).")
+    @click.option("--start", default=None, help="Range start, ISO 8601 (UTC if no zone).")
+    @click.option("--end", default=None, help="Range end, ISO 8601 [default: now].")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _open_for_analysis(data: Path | None, clickhouse: str | None) -> Any:
+    from tokentrail.store import Store, StoreError
+
+    settings = _settings(data=data, clickhouse=clickhouse)
+    try:
+        return Store.open(settings.dsn)
+    except StoreError as exc:
+        raise click.ClickException(
+            f"{exc}\nWhile `tokentrail serve` owns the embedded store, ask it through its "
+            "SQL interface instead: --clickhouse http://127.0.0.1:8123") from None
+
+
+@cli.command()
+@store_options
+@_range_options
+@click.option("--kind", "kinds", multiple=True, help="Only this kind (repeatable).")
+@click.option("--limit", type=int, default=10, show_default=True, help="Top N findings.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def insights(data: Path | None, clickhouse: str | None, since: str, start: str | None,
+             end: str | None, kinds: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """The top findings by savings for a time range, with the run ids to look at.
+
+    Each finding's savings re-price the same calls under its fix (README, "Insights").
+    """
+    import json
+
+    from tokentrail.analysis import insights as ins
+    from tokentrail.analysis import insights_report as report
+
+    unknown = set(kinds) - set(ins.KINDS)
+    if unknown:
+        raise click.UsageError(f"unknown kind(s) {', '.join(sorted(unknown))}; "
+                               f"one of {', '.join(ins.KINDS)}")
+    try:
+        begin, stop = report.time_range(since, start, end)
+    except report.RangeError as exc:
+        raise click.UsageError(str(exc)) from None
+    store = _open_for_analysis(data, clickhouse)
+    try:
+        rows = store.insights(begin, stop, kinds=kinds, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+    else:
+        click.echo(report.findings_text(rows, begin, stop), nl=False)
+
+
+@cli.command()
+@store_options
+@_range_options
+@click.argument("scenario", type=click.Choice(
+    ["batch", "model", "ttl_1h", "cache_prefix", "cache_messages", "compaction"]))
+@click.option("--run", default="", help="Only this run.")
+@click.option("--service", default="", help="Only this service.")
+@click.option("--model", "model", default=None,
+              help="For `model`: the model to re-price on [default: claude-haiku-4-5].")
+@click.option("--compact-above", type=int, default=None,
+              help="For `compaction`: compact once a call's input exceeds N tokens.")
+@click.option("--compact-to", type=int, default=None,
+              help="For `compaction`: the summary's length in tokens.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def whatif(data: Path | None, clickhouse: str | None, since: str, start: str | None,
+           end: str | None, scenario: str, run: str, service: str, model: str | None,
+           compact_above: int | None, compact_to: int | None, as_json: bool) -> None:
+    """Re-price a run (--run), a service (--service) or the fleet under SCENARIO:
+    batch, model, ttl_1h, cache_prefix, cache_messages or compaction."""
+    import json
+
+    from tokentrail.analysis import insights_report as report
+    from tokentrail.analysis.whatif import SCENARIOS
+
+    try:
+        begin, stop = report.time_range(since, start, end)
+    except report.RangeError as exc:
+        raise click.UsageError(str(exc)) from None
+    store = _open_for_analysis(data, clickhouse)
+    try:
+        result = store.whatif(scenario, begin, stop, run=run, service=service,
+                              routing_model=model, compact_above=compact_above,
+                              compact_to=compact_to)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(result, default=str, indent=2))
+    else:
+        scope = f"run {run}" if run else f"service {service}" if service else "fleet"
+        click.echo(report.whatif_text(result, SCENARIOS[scenario][1], begin, stop, scope),
+                   nl=False)
+
+
 def main() -> None:  # pragma: no cover - console-script convenience
     cli()
