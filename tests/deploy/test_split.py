@@ -121,3 +121,42 @@ def test_many_requests_over_both_collectors_lose_nothing(deployment):
     calls = _ui_calls(ui, "busy-run")
     assert len(calls) == 100
     assert len({c["call_id"] for c in calls}) == 100
+
+
+def test_schema_apply_over_http_creates_everything_then_is_up_to_date(deployment, tmp_path):
+    """`tokentrail schema --apply --clickhouse http://…/db`, as deploy/'s schema job runs
+    it, on an empty database of the server: every migration, then nothing to do; the
+    same objects as an embedded store gets, prices loaded; the UI's reads work."""
+    from click.testing import CliRunner
+
+    from tokentrail.cli import cli
+    from tokentrail.store import migrations
+
+    host = deployment["store host"]
+    admin = _sql(host)
+    try:
+        admin.client.command("CREATE DATABASE schema_job")
+    finally:
+        admin.close()
+    dsn = f"{host.dsn}/schema_job"
+    first = CliRunner().invoke(cli, ["schema", "--apply", "--clickhouse", dsn])
+    assert first.exit_code == 0, first.output
+    assert f"applied {[m.version for m in migrations.all_migrations()]}" in first.output
+    second = CliRunner().invoke(cli, ["schema", "--apply", "--clickhouse", dsn])
+    assert second.exit_code == 0 and "up to date" in second.output, second.output
+    listing = ("SELECT name, engine FROM system.tables WHERE database = currentDatabase() "
+               "ORDER BY name")
+    store = Store.open(dsn, migrate=False)
+    try:
+        assert store.runs() == [] and store.count_runs() == 0
+        over_http = store.query(listing)
+        prices = [r["name"] for r in over_http if r["name"] == "model_prices"]
+        for table in prices:  # the price list is loaded with the schema
+            assert store.query(f"SELECT count() AS n FROM {table}")[0]["n"] > 0
+    finally:
+        store.close()
+    embedded = Store.open(f"chdb://{tmp_path / 'reference'}")
+    try:
+        assert over_http == embedded.query(listing)
+    finally:
+        embedded.close()
