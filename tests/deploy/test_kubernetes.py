@@ -133,3 +133,12 @@ def test_operator_reference_matches_the_secret():
     (cluster,) = chi["spec"]["configuration"]["clusters"]
     assert f'"--cluster", "{cluster["name"]}"' in \
         (KUBERNETES_DIR / "clickhouse-operator.yaml").read_text()
+
+
+def test_image_tag_is_this_release():
+    import tokentrail
+
+    (image,) = _kustomization()["images"]
+    assert image == {"name": "tokentrail", "newTag": tokentrail.__version__}
+    images = {c["image"] for t in _pod_templates().values() for c in t["spec"]["containers"]}
+    assert images == {"tokentrail"}  # kustomize sets the tag on exactly these
