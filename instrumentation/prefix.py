@@ -9,6 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from . import attributes as at
+from . import change_hint
 from .attributes import sc
 from .fields import get
 from .fingerprint import Blocks, canonical, first_difference, message_blocks
@@ -130,6 +131,15 @@ def _char(old_blocks: Any, new_blocks: Any, j: int) -> int | None:
     return None if position < 0 else position
 
 
+def _hint(old_blocks: Any, new_blocks: Any, j: int, char: int) -> str:
+    """What the text that changed looks like (:mod:`.change_hint`); runs only on a change."""
+    try:
+        old_text, new_text = canonical(old_blocks[j])[1], canonical(new_blocks[j])[1]
+    except (IndexError, TypeError):
+        return change_hint.OTHER
+    return change_hint.classify_text_change(old_text, new_text, char)
+
+
 def _as_blocks(value: Any) -> list[Any]:
     if isinstance(value, str):
         return [value]
@@ -149,6 +159,8 @@ def change_attributes(last: LastCall, current: LastCall, continues: bool) -> dic
     elif last.tools.hash != current.tools.hash:
         out[at.CHANGE_LEVEL] = "tools"
         out[at.CHANGE_BLOCK] = _first_block_change(last.tools, current.tools)
+        out[sc.CHANGE_HINT] = (change_hint.REORDERED if change_hint.is_reordering(
+            last.tools.block_hashes, current.tools.block_hashes) else change_hint.OTHER)
     elif last.system.hash != current.system.hash:
         out[at.CHANGE_LEVEL] = "system"
         j = _first_block_change(last.system, current.system)
@@ -156,6 +168,10 @@ def change_attributes(last: LastCall, current: LastCall, continues: bool) -> dic
         char = _char(_as_blocks(last.system_value), _as_blocks(current.system_value), j)
         if char is not None:
             out[at.CHANGE_CHAR] = char
+            out[sc.CHANGE_HINT] = _hint(_as_blocks(last.system_value),
+                                        _as_blocks(current.system_value), j, char)
+        if change_hint.is_reordering(last.system.block_hashes, current.system.block_hashes):
+            out[sc.CHANGE_HINT] = change_hint.REORDERED
     elif changed_params:
         out[at.CHANGE_LEVEL] = "params"
     elif continues:
@@ -180,6 +196,8 @@ def _message_change(last: LastCall, current: LastCall, out: dict[str, Any], head
                              message_blocks(current.messages[i]), j)
                 if char is not None:
                     out[at.CHANGE_CHAR] = char
+                    out[sc.CHANGE_HINT] = _hint(message_blocks(last.messages[i]),
+                                                message_blocks(current.messages[i]), j, char)
             return
         blocks += len(new[i].block_hashes)
     if new_n < old_n:

@@ -55,3 +55,45 @@ def test_reordering() -> None:
     assert not is_reordering(["a", "b"], ["a", "b"])  # unchanged
     assert not is_reordering(["a", "b"], ["a", "x"])  # edited
     assert not is_reordering(["a", "b"], ["b", "a", "c"])  # added
+
+
+# --- on the span: the tracker classifies the change it finds, content stays in process ---
+
+def _tracker_calls(bodies: list[dict]) -> list[dict]:
+    from tokentrail.instrumentation import run
+    from tokentrail.instrumentation.config import Settings
+    from tokentrail.instrumentation.tracker import Tracker
+
+    tracker = Tracker(Settings())
+    with run("hints"):
+        return [tracker.begin(b, None, False).attrs for b in bodies]
+
+
+def _body(system: str = "s", tools: list | None = None, messages: list | None = None) -> dict:
+    out = {"model": "claude-sonnet-4-5", "max_tokens": 10, "system": system,
+           "messages": messages or [{"role": "user", "content": "q"}]}
+    if tools:
+        out["tools"] = tools
+    return out
+
+
+def test_the_hint_goes_on_the_call_with_the_change_and_no_text_with_it() -> None:
+    from tokentrail import semconv as sc
+
+    t1 = {"name": "a", "description": "x", "input_schema": {"type": "object"}}
+    t2 = {"name": "b", "description": "y", "input_schema": {"type": "object"}}
+    clock = "Now: 2026-12-02T01:04:55Z."
+    attrs = _tracker_calls([
+        _body(clock, [t1, t2]),
+        _body(clock.replace("04:55", "05:40"), [t1, t2]),  # the clock ticked
+        _body(clock.replace("04:55", "05:40"), [t2, t1]),  # the tools were reordered
+        _body(clock.replace("04:55", "05:40"), [t2, t1],
+              [{"role": "user", "content": "turn 7 of 9: go"}]),
+        _body(clock.replace("04:55", "05:40"), [t2, t1],
+              [{"role": "user", "content": "turn 8 of 9: go"}]),  # a counter in message 0
+    ])
+    assert sc.CHANGE_HINT not in attrs[0]
+    assert [a.get(sc.CHANGE_HINT) for a in attrs[1:]] == [
+        "timestamp", "reordered", "other", "counter"]
+    for a in attrs:  # a label, never the text
+        assert all("2026-12-02" not in str(v) and "turn 8" not in str(v) for v in a.values())
