@@ -50,15 +50,29 @@ the cache-read rate.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from . import cache_events_rules as r
+
+# Settings for every query that judges calls (measured, chdb 4.4 / ClickHouse 26.9: a
+# one-run query spends most of its time planning, not reading). The analyzer pass that
+# derives extra comparisons from chains of ANDs costs two thirds of the planning of
+# these nested levels and finds nothing to derive; merging the expression steps of the
+# levels into one costs another fifth and saves nothing on a few hundred rows.
+QUERY_SETTINGS = {"optimize_and_compare_chain": 0, "query_plan_merge_expressions": 0}
+
+
+def settings_clause() -> str:
+    """:data:`QUERY_SETTINGS` as a SETTINGS clause (for views, which keep it)."""
+    return "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in QUERY_SETTINGS.items())
+
 
 PRIORS = 16
 """Earlier calls each call is compared with. A revert (rule 2) or a call that cached
 nothing between two that did is found within this many calls."""
 
-# The columns the query needs from its input (llm_calls' names, plus the per-token rates
-# of the cost columns). Anything else in the input is ignored.
+# The columns the query needs from its input (llm_calls' names); the last ones only
+# pass through to the pricing of the events. Anything else in the input is ignored.
 INPUT_COLUMNS = (
     "run_id", "call_id", "timestamp", "service_name", "source", "turn", "model",
     "input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
@@ -68,9 +82,13 @@ INPUT_COLUMNS = (
     "cache_ttls", "cache_automatic", "prefix_change_level", "prefix_change_params",
     "prefix_change_message", "prefix_change_block", "prefix_change_char",
     "prefix_change_hint", "cache_miss_reason", "cache_missed_input_tokens",
-    "rate_input_usd", "rate_cache_read_usd", "rate_cache_write_5m_usd",
-    "rate_cache_write_1h_usd",
+    *(PRICE_INPUTS := ("output_tokens", "betas", "speed", "inference_geo",
+                       "web_search_requests", "web_fetch_requests")),
 )
+# The per-token rates that the ``price`` wrapper of :func:`events_select` must add
+# (the cost columns of llm_calls, tokentrail/analysis/pricing_sql.py).
+RATE_COLUMNS = ("rate_input_usd", "rate_cache_read_usd", "rate_cache_write_5m_usd",
+                "rate_cache_write_1h_usd")
 
 # The output columns of cache_events, in order.
 OUTPUT_COLUMNS = (
@@ -185,18 +203,27 @@ def _name(item: str) -> str:
     return alias.group(1) if alias else item.strip()
 
 
-def events_select(calls: str) -> str:
+def events_select(calls: str, price: Callable[[str], str] | None = None) -> str:
     """The SELECT of cache events over ``calls``: a table expression (a table name or a
     parenthesised subquery) with :data:`INPUT_COLUMNS` for every call of the runs to
     judge. Its columns are :data:`OUTPUT_COLUMNS`, one row per event.
 
-    Five levels: features and TTLs; the earlier calls as arrays (window functions); the
-    indexes of ``p`` and ``q``; the judgement; the sentence and the price. Each level is
-    a subquery because a window's result or a large lambda must be computed once, not
-    inlined into every expression that names it; the rest shares levels, as every
-    level costs planning time per column it carries."""
-    return _nest([_features(), _ttl(), _priors(), _indexes(), _scalars(), _flags(),
-                  _judgement(), _cause(), _detail(), _output()], calls)
+    ``price`` turns a SELECT of the events (with the columns a call's price depends on,
+    under llm_calls' names) into one with :data:`RATE_COLUMNS` added; without it
+    ``extra_cost_usd`` is NULL. Events are priced after they are found, not calls
+    before: the pricing's levels then carry a few columns of a few rows.
+
+    Each stage is a subquery: a window's result or a large lambda must be computed
+    once, not inlined (ClickHouse copies an alias's expression into every use)."""
+    judged = _nest([_features(), _ttl(), _priors(), _indexes(), _scalars(), _flags(),
+                    _judgement(), _cause(), _detail(), _unpriced()], calls)
+    if price is None:
+        rates = ", ".join(f"CAST(NULL AS Nullable(Float64)) AS {name}"
+                          for name in RATE_COLUMNS)
+        priced = f"SELECT *, {rates} FROM (\n{judged}\n)"  # noqa: S608
+    else:
+        priced = price(judged)
+    return _output(priced)
 
 
 def _merge(*stages: str) -> str:
@@ -244,7 +271,7 @@ def _features() -> str:
     prefix_change_level, prefix_change_params, prefix_change_message, prefix_change_block,
     prefix_change_char, prefix_change_hint, cache_miss_reason,
     toInt64(cache_missed_input_tokens) AS api_missed,
-    rate_input_usd, rate_cache_read_usd, rate_cache_write_5m_usd, rate_cache_write_1h_usd
+    {', '.join(PRICE_INPUTS)}
 FROM {{}}
 WHERE NOT is_batch AND source NOT IN {skipped}"""  # noqa: S608
 
@@ -478,8 +505,10 @@ def _detail() -> str:
 FROM {{}}"""  # noqa: S608
 
 
-def _output() -> str:
-    """The columns of ``cache_events``, priced with the call's per-token rates."""
+def _unpriced() -> str:
+    """The columns of ``cache_events`` but the price, and what the price needs: the
+    event's missed tokens by the bucket they went into, and the call's price inputs
+    under llm_calls' names."""
     positioned = _strings([r.TOOLS_CHANGED, r.SYSTEM_CHANGED, r.MESSAGES_CHANGED,
                            r.PARAMS_CHANGED])
     texts = _strings([r.TOOLS_CHANGED, r.SYSTEM_CHANGED, r.MESSAGES_CHANGED])
@@ -493,8 +522,24 @@ def _output() -> str:
         AS changed_params,
     gap_seconds,
     toUInt64(missed) AS missed_tokens,
-    missed_1h * (rate_cache_write_1h_usd - rate_cache_read_usd)
-        + missed_5m * (rate_cache_write_5m_usd - rate_cache_read_usd)
-        + missed_input * (rate_input_usd - rate_cache_read_usd) AS extra_cost_usd,
-    concat(detail_main, detail_api) AS detail
+    concat(detail_main, detail_api) AS detail,
+    missed_1h, missed_5m, missed_input,
+    n_in AS input_tokens, n_read AS cache_read_tokens, n_w5 AS cache_write_5m_tokens,
+    n_w1h AS cache_write_1h_tokens, false AS is_batch,
+    {', '.join(PRICE_INPUTS)}
 FROM {{}}"""  # noqa: S608
+
+
+def _output(priced: str) -> str:
+    """The columns of ``cache_events``: the missed tokens priced at the rate of the
+    bucket they went into minus the cache-read rate."""
+    columns = ", ".join(c if c != "extra_cost_usd" else (
+        "missed_1h * (rate_cache_write_1h_usd - rate_cache_read_usd)"
+        " + missed_5m * (rate_cache_write_5m_usd - rate_cache_read_usd)"
+        " + missed_input * (rate_input_usd - rate_cache_read_usd) AS extra_cost_usd")
+        for c in OUTPUT_COLUMNS)
+    return f"""SELECT {columns}
+FROM (
+{priced}
+)
+ORDER BY run_id, timestamp, call_id"""  # noqa: S608

@@ -21,18 +21,14 @@ def run_totals_select() -> str:
     return f"""
 SELECT
     count() AS calls,
-    sum(input_tokens) AS input_tokens,
-    sum(cache_read_tokens) AS cache_read_tokens,
-    sum(cache_write_5m_tokens) AS cache_write_5m_tokens,
-    sum(cache_write_1h_tokens) AS cache_write_1h_tokens,
-    sum(output_tokens) AS output_tokens,
-    sum(cache_read_tokens)
-        / nullIf(sum(input_tokens + cache_read_tokens + cache_write_5m_tokens
-                     + cache_write_1h_tokens), 0) AS hit_rate,
-    groupUniqArray(model) AS models,
-    any(service_name) AS service_name,
-    min(timestamp) AS started_at,
-    max(timestamp) AS ended_at
+    sum(input_tokens) AS sum_input,
+    sum(cache_read_tokens) AS sum_read,
+    sum(cache_write_5m_tokens) AS sum_write_5m,
+    sum(cache_write_1h_tokens) AS sum_write_1h,
+    sum(output_tokens) AS sum_output,
+    sum_read / nullIf(sum_input + sum_read + sum_write_5m + sum_write_1h, 0) AS hit_rate,
+    sum(cost_usd) AS sum_cost,
+    countIf(cost_usd IS NULL) AS unpriced_calls
 FROM {calls}"""  # noqa: S608
 
 
@@ -60,12 +56,12 @@ def fleet_select(by: str) -> str:
 SELECT
     {keys},
     count() AS events,
-    uniqExact(run_id) AS runs,
-    sum(missed_tokens) AS missed_tokens,
-    sum(extra_cost_usd) AS extra_cost_usd,
-    countIf(extra_cost_usd IS NULL) AS unpriced_events
-FROM {VIEW}
-WHERE timestamp >= {{start:DateTime64(9)}} AND timestamp < {{end:DateTime64(9)}}
+    uniqExact(e.run_id) AS runs,
+    sum(e.missed_tokens) AS missed_tokens,
+    sum(e.extra_cost_usd) AS extra_cost_usd,
+    countIf(e.extra_cost_usd IS NULL) AS unpriced_events
+FROM {VIEW} AS e
+WHERE e.timestamp >= {{start:DateTime64(9)}} AND e.timestamp < {{end:DateTime64(9)}}
 GROUP BY {keys}
 ORDER BY extra_cost_usd DESC NULLS LAST, missed_tokens DESC, {keys}"""  # noqa: S608
 
@@ -81,6 +77,7 @@ class CacheSummary:
     cache_write_tokens: int  # 5m + 1h
     output_tokens: int
     hit_rate: float | None  # cache reads / total input
+    cost_usd: float | None  # the run's cost; None if a call has no price
     rewritten_tokens: int  # tokens written again that the run had cached before
     events: int
     missed_tokens: int
@@ -108,11 +105,11 @@ def summarize(run_id: str, totals: dict[str, Any], events: list[dict[str, Any]],
                     key=lambda e: (-(e["extra_cost_usd"] or 0.0), -e["missed_tokens"], e["cause"]))
     priced = [e["extra_cost_usd"] for e in causes if e["extra_cost_usd"] is not None]
     return CacheSummary(
-        run_id=run_id, calls=int(totals["calls"]), input_tokens=int(totals["input_tokens"]),
-        cache_read_tokens=int(totals["cache_read_tokens"]),
-        cache_write_tokens=int(totals["cache_write_5m_tokens"])
-        + int(totals["cache_write_1h_tokens"]),
-        output_tokens=int(totals["output_tokens"]),
+        run_id=run_id, calls=int(totals["calls"]), input_tokens=int(totals["sum_input"]),
+        cache_read_tokens=int(totals["sum_read"]),
+        cache_write_tokens=int(totals["sum_write_5m"]) + int(totals["sum_write_1h"]),
+        output_tokens=int(totals["sum_output"]),
+        cost_usd=None if totals["unpriced_calls"] else totals["sum_cost"],
         hit_rate=None if totals["hit_rate"] is None else float(totals["hit_rate"]),
         rewritten_tokens=rewritten, events=len(events),
         missed_tokens=sum(int(e["missed_tokens"]) for e in events),

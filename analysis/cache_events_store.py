@@ -25,7 +25,8 @@ Every query here is built from constants; run ids and times are query parameters
 
 from __future__ import annotations
 
-from .cache_events import OUTPUT_COLUMNS, OUTPUT_TYPES, events_select
+from .cache_events import OUTPUT_COLUMNS, OUTPUT_TYPES, events_select, settings_clause
+from .pricing_sql import priced_select
 
 PROJECTION = "calls_by_run"
 """The projection of ``llm_call_reports`` ordered by run (migration 3)."""
@@ -42,6 +43,8 @@ PROJECTION_COLUMNS = (
     "cache_ttls", "cache_automatic", "prefix_change_level", "prefix_change_params",
     "prefix_change_message", "prefix_change_block", "prefix_change_char",
     "prefix_change_hint", "cache_miss_reason", "cache_missed_input_tokens",
+    # what a call's price depends on besides its tokens (analysis/pricing_sql.py)
+    "betas", "speed", "inference_geo", "web_search_requests", "web_fetch_requests",
 )
 
 STORED = "cache_events_stored"
@@ -85,16 +88,23 @@ WHERE family_rank = 0 OR family_rank = top_family
 
 
 def priced(calls: str) -> str:
-    """``calls`` with the per-token rates that ``cache_events`` prices missed tokens at."""
-    rates = ", ".join(f"CAST(NULL AS Nullable(Float64)) AS {name}" for name in (
-        "rate_input_usd", "rate_cache_read_usd", "rate_cache_write_5m_usd",
-        "rate_cache_write_1h_usd"))
-    return f"(SELECT *, {rates} FROM {calls})"  # noqa: S608
+    """``calls`` with the cost columns of ``llm_calls`` (the same SQL, docs/facts.md §2)."""
+    return f"({priced_select('SELECT * FROM ' + calls)})"  # noqa: S608
 
 
 def events_for(run_filter: str) -> str:
-    """The events of the runs that ``run_filter`` selects, judged now."""
-    return events_select(priced(run_calls_select(run_filter)))
+    """The events of the runs that ``run_filter`` selects, judged now and priced with
+    llm_calls' cost SQL."""
+    return events_select(run_calls_select(run_filter), price=priced_select)
+
+
+def run_inserts_select() -> str:
+    """The materialized view ``llm_call_reports`` -> :data:`RUN_INSERTS`: per insert,
+    the runs it touched and when (the view runs at insert time, so ``now64`` is then)."""
+    return """
+SELECT run_id, max(now64(3)) AS last_insert
+FROM {llm_call_reports}
+GROUP BY run_id"""
 
 
 def dirty_runs_select() -> str:
@@ -123,7 +133,8 @@ FROM {STORED} FINAL
 WHERE run_id GLOBAL NOT IN ({dirty})
 UNION ALL
 SELECT {columns}
-FROM ({events_for(f"run_id GLOBAL IN ({dirty})")})"""  # noqa: S608
+FROM ({events_for(f"run_id GLOBAL IN ({dirty})")})
+{settings_clause()}"""  # noqa: S608
 
 
 # --- keeping cache_events_stored current (run by ``serve``, Store.refresh_cache_events) ---

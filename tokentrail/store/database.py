@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import clickhouse_connect
@@ -24,6 +26,9 @@ from clickhouse_connect.driver.client import Client
 from tokentrail.store import migrations
 from tokentrail.store.migrations.runner import TABLE as MIGRATIONS_TABLE
 from tokentrail.store.normalize import TRANSCRIPT_SCOPE
+
+if TYPE_CHECKING:
+    from tokentrail.analysis.cache_events_reports import CacheSummary
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +236,64 @@ class Store:
             {"scope": TRANSCRIPT_SCOPE, "sessions": sessions},
         )
         return {(r["session"], r["key"]) for r in rows}
+
+    # --- cache events (tokentrail.analysis.cache_events*; SQL there) --------
+
+    def cache_events(self, run_id: str) -> list[dict[str, Any]]:
+        """The cache events of one run, in call order: the stored ones if the run got
+        no rows since ``serve`` analysed it, else judged now (the same SQL)."""
+        from tokentrail.analysis import cache_events_store as ces
+
+        params = {"run": run_id}
+        if self.query(ces.run_is_current_select(), params)[0]["current"]:
+            return self.query(ces.stored_events_select(), params)
+        return self._judge(ces.events_for("run_id = {run:String}"), params)
+
+    def _judge(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """A query that judges calls, with the settings that keep its planning short."""
+        from tokentrail.analysis.cache_events import QUERY_SETTINGS
+
+        result = self.client.query(sql, parameters=params, settings=QUERY_SETTINGS)
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def cache_summary(self, run_id: str) -> CacheSummary | None:
+        """One run's cache summary (hit rate, tokens read/written/re-written, money lost
+        to events by cause); None for a run with no calls."""
+        from tokentrail.analysis import cache_events_reports as cer
+
+        totals = self.query(cer.run_totals_select(), {"run": run_id})[0]
+        if not totals["calls"]:
+            return None
+        written = {r["call_id"]: int(r["written"])
+                   for r in self.query(cer.run_writes_select(), {"run": run_id})}
+        return cer.summarize(run_id, totals, self.cache_events(run_id), written)
+
+    def cache_events_by(self, start: Any, end: Any, by: str = "cause") -> list[dict[str, Any]]:
+        """Cache events of the fleet in [start, end) grouped ``by`` cause, service or
+        service_cause, the costliest first."""
+        from tokentrail.analysis.cache_events_reports import fleet_select
+
+        return self._judge(fleet_select(by), {"start": start, "end": end})
+
+    def refresh_cache_events(self, *, margin_seconds: float = 5.0, max_runs: int = 200) -> int:
+        """One pass of keeping ``cache_events_stored`` current (``serve`` runs it
+        periodically, and once more when it stops): judge up to ``max_runs`` runs that
+        received rows since they were last judged. Returns how many it judged."""
+        from tokentrail.analysis import cache_events_store as ces
+
+        dirty = self.query(ces.refresh_dirty_select(), {"limit": max_runs})
+        if not dirty:
+            return 0
+        runs = [row["run_id"] for row in dirty]
+        horizon = dirty[0]["now"] - timedelta(seconds=margin_seconds)
+        params = {"runs": runs, "version": time.time_ns()}
+        from tokentrail.analysis.cache_events import QUERY_SETTINGS
+
+        self.client.command(ces.refresh_insert_events(), parameters=params,
+                            settings=QUERY_SETTINGS)
+        self.client.command(ces.refresh_insert_tombstones(), parameters=params)
+        self.client.command(ces.refresh_mark_runs(), parameters={**params, "horizon": horizon})
+        return len(runs)
 
     # --- insights and what-if (tokentrail.analysis.insights*, whatif; SQL there) ---
 

@@ -204,6 +204,7 @@ SELECT
     toUInt32OrNull({a}['{sc.CHANGE_MESSAGE}']) AS prefix_change_message,
     toUInt32OrNull({a}['{sc.CHANGE_BLOCK}']) AS prefix_change_block,
     toUInt32OrNull({a}['{sc.CHANGE_CHAR}']) AS prefix_change_char,
+    {a}['{sc.CHANGE_HINT}'] AS prefix_change_hint,
     {a}['{sc.RUN_AUTOMATIC}'] = 'true' AS run_automatic,
     {a}['{sc.BATCH_ID}'] AS batch_id,
     {a}['{sc.BATCH_CUSTOM_ID}'] AS batch_custom_id,

@@ -22,6 +22,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tokentrail.analysis import cache_events_store, insights
 from tokentrail.analysis.pricing_sql import (
     disagreements_select,
     lookup_columns,
@@ -363,11 +364,16 @@ LLM_CALL_REPORTS = Table(
     speed LowCardinality(String),
     inference_geo LowCardinality(String),
     web_search_requests UInt32,
-    web_fetch_requests UInt32""",
+    web_fetch_requests UInt32,
+    prefix_change_hint LowCardinality(String),
+    """ + cache_events_store.projection_definition(),
     engine="ReplacingMergeTree",
     engine_args="source_rank",
     partition_by="toYYYYMM(timestamp)",
     order_by="(call_id)",
+    # The projection is rebuilt when a merge collapses reports (ReplacingMergeTree
+    # refuses projections otherwise); see analysis/cache_events_store.py.
+    settings="index_granularity = 8192, deduplicate_merge_projection_mode = 'rebuild'",
     shard_key="cityHash64(call_id)",
 )
 
@@ -438,7 +444,7 @@ MODEL_PRICE_LOOKUP = Table(
 
 # One row per call: FINAL collapses reports of the same call_id to the richest, and
 # the family rule (see normalize.FAMILY_RANKS) keeps one Claude Code family per run.
-# The cost columns price each call from model_price_lookup (tokentrail/analysis/
+# The cost columns price each call from model_price_versions (tokentrail/analysis/
 # pricing_sql.py; docs/facts.md §2).
 LLM_CALLS = View(
     name="llm_calls",
@@ -454,6 +460,58 @@ WHERE family_rank = 0
 # Calls whose source reported a cost (Claude Code) that tokentrail's differs from by
 # more than $0.000001, with both numbers: how a stale price table is noticed.
 COST_DISAGREEMENTS = View(name="cost_disagreements", select=disagreements_select())
+
+# Cache events (tokentrail/analysis/cache_events*.py): when each run last received rows
+# (filled by every ingest path), how far serve judged each run, the events it stored,
+# and the view that is complete whatever ran (stored events of runs judged since their
+# last rows, the others judged on read).
+CACHE_RUN_INSERTS = Table(
+    name=cache_events_store.RUN_INSERTS,
+    columns="""
+    run_id String,
+    last_insert SimpleAggregateFunction(max, DateTime64(3))""",
+    engine="AggregatingMergeTree",
+    order_by="(run_id)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
+CACHE_RUN_INSERTS_MV = MaterializedView(
+    name="cache_run_inserts_mv",
+    target=cache_events_store.RUN_INSERTS,
+    source="llm_call_reports",
+    select=cache_events_store.run_inserts_select(),
+)
+
+CACHE_EVENT_RUNS = Table(
+    name=cache_events_store.RUN_STATE,
+    columns="""
+    run_id String,
+    analysed_through DateTime64(3),
+    version UInt64""",
+    engine="ReplacingMergeTree",
+    engine_args="version",
+    order_by="(run_id)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
+CACHE_EVENTS_STORED = Table(
+    name=cache_events_store.STORED,
+    columns=cache_events_store.stored_columns_ddl(),
+    engine="ReplacingMergeTree",
+    engine_args="version, is_deleted",
+    partition_by="toYYYYMM(timestamp)",
+    order_by="(run_id, call_id)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
+CACHE_EVENTS = View(name=cache_events_store.VIEW, select=cache_events_store.view_select())
+
+# Insights (tokentrail/analysis/insights*.py): the findings of the last 30 days, judged
+# on read from llm_calls and cache_events, so always current and complete.
+INSIGHTS = View(name=insights.VIEW, select=insights.view_select())
 
 # The schema as it is defined now, in creation order. The migrations
 # (tokentrail/store/migrations) must produce exactly this; tests/store/test_schema.py
@@ -476,6 +534,12 @@ LIVE_OBJECTS: tuple[Table | MaterializedView | View, ...] = (
     MODEL_PRICE_LOOKUP,
     LLM_CALLS,
     COST_DISAGREEMENTS,
+    CACHE_RUN_INSERTS,
+    CACHE_RUN_INSERTS_MV,
+    CACHE_EVENT_RUNS,
+    CACHE_EVENTS_STORED,
+    CACHE_EVENTS,
+    INSIGHTS,
 )
 
 
