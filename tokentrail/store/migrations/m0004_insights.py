@@ -1,0 +1,26 @@
+"""Migration 4: insights: the findings of the last 30 days, judged on read (issue 13).
+
+* ``insights``: a view over ``llm_calls`` and ``cache_events`` (tokentrail/analysis/
+  insights.py, insights_sql.py) with the thresholds of the insights written in. A view,
+  not a table kept by ``serve``: it is current the moment calls arrive and complete
+  whatever wrote them, with nothing to keep; its cost (bench/insights.py) is judging
+  every call of the 30 days on read.
+
+Built by ``build()`` from the live definitions and frozen by
+``python -m tokentrail.store.migrations freeze m0004_insights`` into m0004_insights.sql and
+m0004_insights.cluster.sql, which are what runs. Once released, never edit or re-freeze it.
+"""
+
+from __future__ import annotations
+
+from tokentrail.store import schema
+from tokentrail.store.migrations import build as b
+
+NAME = "insights: the findings of the last 30 days, judged on read"
+CHECKSUM = "0b97f53a263381016d920fe4b66d3cc2c96ee36c1376412f02dafe3199593c70"  # written by freeze
+
+
+def build() -> list[b.Piece]:
+    return [
+        b.replace_view(schema.INSIGHTS),
+    ]
