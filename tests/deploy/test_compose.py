@@ -116,12 +116,14 @@ def test_tokentrail_services_use_real_flags_settings_and_ports(compose):
 
 
 def test_long_running_services_have_health_checks(compose):
-    """Every service but the one-shot schema job and the Collector (its distroless
-    image has nothing to run a check with; the comment there says so) is checked, on
-    the port its process listens on."""
+    """Every service but the one-shot jobs and the Collector (its distroless image has
+    nothing to run a check with; the comment there says so) is checked, on the port its
+    process listens on."""
     services = compose["services"]
+    one_shot = {name for name, s in services.items() if s.get("restart") == "no"}
+    assert one_shot == {"schema", "otelcol-queue-owner"}
     checked = {name for name, s in services.items() if "healthcheck" in s}
-    assert checked == set(services) - {"schema", "otelcol"}
+    assert checked == set(services) - one_shot - {"otelcol"}
     assert "8765/healthz" in " ".join(services["ui"]["healthcheck"]["test"])
     assert "4318" in " ".join(services["collector"]["healthcheck"]["test"])
     assert "8123/ping" in " ".join(services["clickhouse"]["healthcheck"]["test"])
@@ -138,8 +140,13 @@ def test_the_collector_gets_every_variable_its_config_reads(compose):
     assert otelcol_env(config.read_text()) == set(otelcol["environment"])
     assert f"--config={target}" in otelcol["command"]
     queue = yaml.safe_load(config.read_text())["extensions"]["file_storage/queue"]
-    assert any(m.endswith(":" + queue["directory"]) for m in otelcol["volumes"]), \
-        "the Collector's disk queue must be on a volume"
+    (queue_volume,) = [m.split(":")[0] for m in otelcol["volumes"]
+                       if m.endswith(":" + queue["directory"])]  # on a volume
+    owner = compose["services"]["otelcol-queue-owner"]  # made writable for uid 10001
+    assert owner["volumes"] == [f"{queue_volume}:{queue['directory']}"]
+    assert owner["entrypoint"][-1] == queue["directory"]
+    assert otelcol["depends_on"]["otelcol-queue-owner"]["condition"] == \
+        "service_completed_successfully"
 
 
 def test_database_and_credentials_agree(compose):
