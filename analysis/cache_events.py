@@ -25,6 +25,10 @@ Then, in order:
    every breakpoint of ``c`` at or after ``p``'s last one sits 20 or more blocks past it
    (``lookback_exceeded``); no breakpoint of ``c`` reaches that far (``no_breakpoint``);
    the API's diagnostics name a change (evidence ``api``); else ``unexplained``.
+   Without fingerprints the prefix is only presumed unchanged, so a miss needs the
+   reads to have *fallen* (below what ``p`` read, or below what it cached if it read
+   nothing): token counts alone do not say whether reads that merely stayed flat
+   missed anything.
 2. ``q`` is older than ``p`` and the call right after ``q`` changed the prefix: a
    revert. If ``c`` read everything ``q`` cached it recovered and is not an event (the
    change was the event); otherwise it is judged as in 3.
@@ -143,14 +147,14 @@ _PRIOR_FIELDS = {
     "t": "t_start", "te": "t_end", "model": "model_key", "fp": "fp",
     "tools": "prefix_tools_hash", "system": "prefix_system_hash",
     "params": "prefix_params_hash", "mh": "mh", "mc": "mc", "total": "n_total",
-    "cached": "n_cached", "ttl": "ttl_end", "ttl_max": "ttl_max", "bp_max": "bp_max",
+    "cached": "n_cached", "read": "n_read", "ttl": "ttl_end", "ttl_max": "ttl_max", "bp_max": "bp_max",
     "bp_min": "bp_min",
 }
 _CURRENT = {"model": "model_key", "fp": "fp", "tools": "prefix_tools_hash",
             "system": "prefix_system_hash", "params": "prefix_params_hash", "mh": "mh",
             "mc": "mc", "total": "n_total", "cached": "n_cached"}
 # Which earlier calls become scalar columns (``p_<field>`` etc.) once their index is known.
-_P_FIELDS = ("t", "te", "model", "fp", "mh", "mc", "cached", "ttl", "ttl_max", "bp_max",
+_P_FIELDS = ("t", "te", "model", "fp", "mh", "mc", "cached", "read", "ttl", "ttl_max", "bp_max",
              "bp_min", "tools", "system", "params")
 _PREV_FIELDS = ("t", "fp", "total")
 
@@ -388,6 +392,7 @@ def _judgement() -> str:
     lookback = r.LOOKBACK_BLOCKS
     return f"""SELECT *,
     multiIf(NOT has_p OR reverted, 0,
+            same_prefix AND NOT both_fp AND n_read >= if(p_read > 0, p_read, p_cached), 0,
             same_prefix, greatest(0, least(p_cached, n_total) - n_read),
             change_level = '', 0,
             conversation_replaced,

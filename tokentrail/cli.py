@@ -388,5 +388,33 @@ def whatif(data: Path | None, clickhouse: str | None, since: str, start: str | N
                    nl=False)
 
 
+@cli.command()
+@store_options
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def explain(data: Path | None, clickhouse: str | None, run_id: str, as_json: bool) -> None:
+    """A run's turns with its cache events inline: why the cache missed, where the
+    prefix changed, and what it cost (README, "Why the cache missed")."""
+    import dataclasses
+    import json
+
+    from tokentrail.analysis.cache_events_explain import explain as explain_text
+
+    store = _open_for_analysis(data, clickhouse)
+    try:
+        calls = store.calls(run_id)
+        summary = store.cache_summary(run_id) if calls else None
+        events = store.cache_events(run_id) if calls else []
+    finally:
+        store.close()
+    if not calls:
+        raise click.ClickException(f"no run {run_id!r} in the store")
+    if as_json:
+        click.echo(json.dumps({"summary": dataclasses.asdict(summary), "events": events},
+                              default=str, indent=2))
+    else:
+        click.echo(explain_text(run_id, calls, summary, events), nl=False)
+
+
 def main() -> None:  # pragma: no cover - console-script convenience
     cli()

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from tokentrail.analysis.cache_events_refresh import CacheEventsKeeper
 from tokentrail.collector import otlp_grpc, otlp_http
 from tokentrail.collector.encode import Encoder
 from tokentrail.collector.ingest import Ingest
@@ -110,6 +111,7 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
         log.info("no SQL interface with --clickhouse: the ClickHouse server answers SQL itself")
     stopping = asyncio.Event()
     failed = False
+    keeper = CacheEventsKeeper(store)  # keeps cache_events_stored current
 
     def stop_all() -> None:
         stopping.set()
@@ -178,7 +180,8 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
         print(f"tokentrail serve: {', '.join([*parts, where])}", file=sys.stderr, flush=True)
 
     try:
-        await asyncio.gather(announce(), serve_grpc(), *(serve_http(s) for s in servers))
+        await asyncio.gather(announce(), serve_grpc(), keeper.run(stopping),
+                             *(serve_http(s) for s in servers))
     finally:
         if sql_runner is not None:
             await asyncio.to_thread(sql_runner.close)
@@ -186,6 +189,7 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
             await asyncio.to_thread(writer.close)
         if encoder is not None:
             await asyncio.to_thread(encoder.close)
+        await asyncio.to_thread(keeper.finish)  # what arrived is judged and stored
         store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

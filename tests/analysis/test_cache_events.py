@@ -307,6 +307,13 @@ def test_tokens_only_small_side_calls_are_no_event(db) -> None:
     ])) == []
 
 
+def test_tokens_only_flat_reads_are_no_event(db) -> None:
+    """The shared Claude Code capture's shape: every call reads the same 24,500 tokens
+    and writes 2,100. Reads did not fall, so counts alone show no miss."""
+    assert judged(db, _token_only([(0, 40, 24_500, 2_100), (0.13, 40, 24_500, 2_100),
+                                   (9, 40, 24_500, 2_100)])) == []
+
+
 def test_tokens_only_other_instrumentations(db) -> None:
     events = judged(db, _token_only([(0, 40, 0, 20_000), (400, 40, 0, 20_500)],
                                     source="openllmetry"))
