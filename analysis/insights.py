@@ -174,7 +174,8 @@ _DETAIL = f"""multiIf(
         toString(toUInt64(sum(b) / greatest(sum(a), 1)))),
     kind = '{GROWING_UNCACHED_INPUT}', format(
         'a cached prefix is read, but the uncached input grew from {{}} to {{}} tokens per '
-        'call over {{}} calls; {{}} of those tokens repeated the previous call',
+        'call over {{}} calls; {{}} of those tokens had been sent uncached by the '
+        'previous call',
         toString(toUInt64(sum(a))), toString(toUInt64(sum(b))), toString(calls),
         toString(toUInt64(sum(c_)))),
     kind = '{CONTEXT_GROWTH}', format(

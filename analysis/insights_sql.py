@@ -179,8 +179,9 @@ def _alternatives(windowed: str) -> str:
       previous call's whole prompt (``prefix_tokens_shared``), if that came within the
       TTL; the conversation grew, so the previous prompt is a prefix of this one.
     * ``alt_cache_messages``: in a run that caches a prefix (tools/system) while the
-      conversation after it is sent uncached, each call reads the previous call's
-      uncached input and output (``carried``) and writes the rest of its uncached input.
+      conversation after it is sent uncached, a breakpoint on the last message: each
+      call reads what the previous call sent uncached (``carried``; the previous answer
+      came after that breakpoint) and writes the rest of its uncached input.
     * ``alt_ttl_1h``: 5m writes written as 1h writes, and a re-write after a gap between
       5 minutes and 1 hour (``rewritten``) read instead.
     * ``alt_unread``: a write that no call of the same service and model read within
@@ -205,8 +206,8 @@ SELECT *,
        cost - total_in * r_in + prefix_tokens_shared * r_read
             + (total_in - prefix_tokens_shared) * r_w5,
        cost) AS alt_cache_prefix,
-    if(run_cached > 0 AND within_5m AND input_tokens >= prev_input + prev_output,
-       prev_input + prev_output, 0) AS carried,
+    if(run_cached > 0 AND within_5m AND input_tokens >= prev_input, prev_input, 0)
+      AS carried,
     if(run_cached > 0,
        cost - input_tokens * r_in + carried * r_read + (input_tokens - carried) * r_w5,
        cost) AS alt_cache_messages,

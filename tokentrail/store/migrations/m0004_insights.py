@@ -17,7 +17,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "insights: the findings of the last 30 days, judged on read"
-CHECKSUM = "0b97f53a263381016d920fe4b66d3cc2c96ee36c1376412f02dafe3199593c70"  # written by freeze
+CHECKSUM = "7a5bf6f11d79a234b3b3edf4aa4659e0de530135c53c7c94993df81c40a48cef"  # written by freeze
 
 
 def build() -> list[b.Piece]:

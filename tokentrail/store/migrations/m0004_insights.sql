@@ -16,7 +16,7 @@ SELECT kind, scope, service_name, model,
         toString(sum(a)), toString(calls), toString(toUInt64(sum(b))),
         toString(toUInt64(sum(b) / greatest(sum(a), 1)))),
     kind = 'growing_uncached_input', format(
-        'a cached prefix is read, but the uncached input grew from {} to {} tokens per call over {} calls; {} of those tokens repeated the previous call',
+        'a cached prefix is read, but the uncached input grew from {} to {} tokens per call over {} calls; {} of those tokens had been sent uncached by the previous call',
         toString(toUInt64(sum(a))), toString(toUInt64(sum(b))), toString(calls),
         toString(toUInt64(sum(c_)))),
     kind = 'context_growth', format(
@@ -113,8 +113,8 @@ SELECT *,
        cost - total_in * r_in + prefix_tokens_shared * r_read
             + (total_in - prefix_tokens_shared) * r_w5,
        cost) AS alt_cache_prefix,
-    if(run_cached > 0 AND within_5m AND input_tokens >= prev_input + prev_output,
-       prev_input + prev_output, 0) AS carried,
+    if(run_cached > 0 AND within_5m AND input_tokens >= prev_input, prev_input, 0)
+      AS carried,
     if(run_cached > 0,
        cost - input_tokens * r_in + carried * r_read + (input_tokens - carried) * r_w5,
        cost) AS alt_cache_messages,
