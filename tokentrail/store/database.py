@@ -55,6 +55,10 @@ def connect(dsn: str) -> Client:
             ) from exc
     if scheme in ("http", "https", "clickhouse", "clickhouses"):
         try:
+            # No HTTP session: the writer, the cache-events keeper and the UI's request
+            # threads share this client, and clickhouse-connect refuses concurrent
+            # queries in one session ("Attempt to execute concurrent queries within the
+            # same session"). Nothing here relies on session state.
             return clickhouse_connect.get_client(dsn=dsn)
         except Exception as exc:
             raise StoreError(f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {exc}") from exc
@@ -253,7 +257,16 @@ class Store:
         """A query that judges calls, with the settings that keep its planning short."""
         from tokentrail.analysis.cache_events import QUERY_SETTINGS
 
-        result = self.client.query(sql, parameters=params, settings=QUERY_SETTINGS)
+        settings = getattr(self, "_judge_settings", QUERY_SETTINGS)
+        try:
+            result = self.client.query(sql, parameters=params, settings=settings)
+        except Exception as exc:
+            # A read-only server (serve's SQL interface) refuses setting changes: the
+            # same query without them is only slower to plan.
+            if not settings or "readonly" not in str(exc).lower():
+                raise
+            self._judge_settings: dict[str, int] = {}
+            result = self.client.query(sql, parameters=params)
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def cache_summary(self, run_id: str) -> CacheSummary | None:
