@@ -105,5 +105,8 @@ def ui_ready(p: Process) -> bool:
 def store_host(data: Path) -> Process:
     """The embedded store's owner, serving only its writable SQL interface."""
     return Process("store host", "--data", str(data), "--no-ui", "--no-collector",
-                   env={"TOKENTRAIL_SQL_WRITABLE": "1", "TOKENTRAIL_SQL_TOKEN": SQL_TOKEN}
+                   env={"TOKENTRAIL_SQL_WRITABLE": "1", "TOKENTRAIL_SQL_TOKEN": SQL_TOKEN,
+                        # every process it hosts sends queries from several threads; the
+                        # default cap (4) is for people's ad-hoc SQL (deploy/README.md)
+                        "TOKENTRAIL_SQL_MAX_CONCURRENT_QUERIES": "32"}
                    ).start(sql_ready)

@@ -160,3 +160,18 @@ def test_schema_apply_over_http_creates_everything_then_is_up_to_date(deployment
         assert over_http == embedded.query(listing)
     finally:
         embedded.close()
+
+
+def test_concurrent_ui_requests_share_one_client(deployment):
+    """The UI answers requests on several threads over one store client: over HTTP that
+    client must not hold a ClickHouse session (clickhouse-connect refuses concurrent
+    queries in one)."""
+    ui, a = deployment["ui"], deployment["collector-a"]
+    _export(a, _request("concurrent-ui", 1, 2))
+
+    def get(path: str) -> int:
+        return httpx.get(f"{ui.ui}{path}", timeout=60).status_code
+
+    paths = ["/api/runs", "/api/runs/concurrent-ui/calls", "/healthz"] * 6
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(get, paths)) == [200] * len(paths)

@@ -59,7 +59,7 @@ def connect(dsn: str) -> Client:
             # threads share this client, and clickhouse-connect refuses concurrent
             # queries in one session ("Attempt to execute concurrent queries within the
             # same session"). Nothing here relies on session state.
-            return clickhouse_connect.get_client(dsn=dsn)
+            return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
         except Exception as exc:
             raise StoreError(f"cannot connect to ClickHouse at {redact_dsn(dsn)}: {exc}") from exc
     raise StoreError(
