@@ -111,7 +111,11 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
         log.info("no SQL interface with --clickhouse: the ClickHouse server answers SQL itself")
     stopping = asyncio.Event()
     failed = False
-    keeper = CacheEventsKeeper(store)  # keeps cache_events_stored current
+    # Keeps cache_events_stored current. Not in a collector-only process: collectors
+    # scale out to many replicas, and N keepers would judge the same runs N times. The
+    # UI process (or the store's host) keeps it; nothing depends on it for correctness
+    # (the cache_events view judges what is not stored yet on read).
+    keeper = CacheEventsKeeper(store) if ui or not collector else None
 
     def stop_all() -> None:
         stopping.set()
@@ -180,7 +184,8 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
         print(f"tokentrail serve: {', '.join([*parts, where])}", file=sys.stderr, flush=True)
 
     try:
-        await asyncio.gather(announce(), serve_grpc(), keeper.run(stopping),
+        keeping = [keeper.run(stopping)] if keeper is not None else []
+        await asyncio.gather(announce(), serve_grpc(), *keeping,
                              *(serve_http(s) for s in servers))
     finally:
         if sql_runner is not None:
@@ -189,7 +194,8 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
             await asyncio.to_thread(writer.close)
         if encoder is not None:
             await asyncio.to_thread(encoder.close)
-        await asyncio.to_thread(keeper.finish)  # what arrived is judged and stored
+        if keeper is not None:
+            await asyncio.to_thread(keeper.finish)  # what arrived is judged and stored
         store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -175,3 +175,20 @@ def test_concurrent_ui_requests_share_one_client(deployment):
     paths = ["/api/runs", "/api/runs/concurrent-ui/calls", "/healthz"] * 6
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(get, paths)) == [200] * len(paths)
+
+
+def test_runs_the_collectors_wrote_get_judged_and_stored(deployment):
+    """In a split deployment cache_events_stored is still kept current: by the UI
+    process and the store host here (collector processes, scaled out, keep none:
+    tokentrail/server.py)."""
+    from tests.waiting import wait_until
+
+    _export(deployment["collector-b"], _request("kept-run", 1, 3))
+    store = _sql(deployment["store host"])
+    try:
+        wait_until(lambda: store.query(
+            "SELECT count() AS n FROM cache_event_runs FINAL WHERE run_id = {run:String}",
+            {"run": "kept-run"})[0]["n"], timeout=60, interval=0.5,
+            message="a keeper judged kept-run and recorded it in cache_event_runs")
+    finally:
+        store.close()
