@@ -35,9 +35,12 @@ Then, in order:
 3. Otherwise the prefix changed against ``p``: the first level that differs is the
    cause (model, tools, system, cache parameters, messages), unless everything ``p``
    cached had expired anyway (``ttl_expired``) or, for a changed conversation, ``c``
-   started before ``p`` finished (``concurrent_requests``). A conversation replaced
-   from its first message (compaction, or a new conversation in the same run) can only
-   have lost the part before its messages, and only if that part was a cache entry.
+   started before ``p`` finished (``concurrent_requests``; then, if the conversation
+   shares no message with ``p``'s, as in a fan-out, only the part before the messages
+   could have been shared, and only if it was a cache entry). A conversation replaced
+   from its first message is ``messages_changed`` (compaction; or, in an explicit
+   ``run()``, a second conversation started sequentially in the same run, which reads
+   as one too).
    Without fingerprints only a model change is a cause; the API's diagnostics are used
    where present; a prompt that shrank says nothing.
 4. Nothing was cached at all (no reads, no writes) while the prompt repeated the whole
@@ -147,8 +150,8 @@ _PRIOR_FIELDS = {
     "t": "t_start", "te": "t_end", "model": "model_key", "fp": "fp",
     "tools": "prefix_tools_hash", "system": "prefix_system_hash",
     "params": "prefix_params_hash", "mh": "mh", "mc": "mc", "total": "n_total",
-    "cached": "n_cached", "read": "n_read", "ttl": "ttl_end", "ttl_max": "ttl_max", "bp_max": "bp_max",
-    "bp_min": "bp_min",
+    "cached": "n_cached", "read": "n_read", "ttl": "ttl_end", "ttl_max": "ttl_max",
+    "bp_max": "bp_max", "bp_min": "bp_min",
 }
 _CURRENT = {"model": "model_key", "fp": "fp", "tools": "prefix_tools_hash",
             "system": "prefix_system_hash", "params": "prefix_params_hash", "mh": "mh",
@@ -395,7 +398,7 @@ def _judgement() -> str:
             same_prefix AND NOT both_fp AND n_read >= if(p_read > 0, p_read, p_cached), 0,
             same_prefix, greatest(0, least(p_cached, n_total) - n_read),
             change_level = '', 0,
-            conversation_replaced,
+            conversation_replaced AND t_start < p_te,
                 if(head_was_entry, greatest(0, least(p_cached, n_total, head_tokens) - n_read), 0),
             greatest(0, least(p_cached, n_total) - n_read)) AS lost,
     if(same_prefix,

@@ -142,6 +142,30 @@ def test_messages_changed(db) -> None:
     assert (event["cause"], event["changed_message"]) == ("messages_changed", 1)
 
 
+def test_a_replaced_conversation_is_messages_changed(db) -> None:
+    """Compaction: the messages replaced by a summary (message 0 changed)."""
+    calls = loop(5)
+    c = calls[4]
+    calls[4] = Call(5, c.at, read=3000, write_5m=700, uncached=0, messages=["summary", "q"],
+                    breakpoints=[1, 3], change="messages", change_message=0, change_block=2)
+    events = judged(db, calls)
+    assert causes(events) == [(5, "messages_changed")]
+    assert "replaced from its first message" in events[0]["detail"]
+
+
+def test_parallel_fan_out_shares_only_the_system_prompt(db) -> None:
+    """Three different questions sent at once with the same cached system prompt: the
+    second and third could have read the system prompt only (docs/facts.md §1 rule 6)."""
+    calls = [Call(t, 0.1 * t, write_5m=3300,
+                  uncached=0, messages=[f"q{t}"], breakpoints=[1, 2], duration=5.0,
+                  block_tokens=[3000, 300], prefix_tokens=3300,
+                  change="messages" if t > 1 else "", change_message=0 if t > 1 else None,
+                  change_block=2 if t > 1 else None) for t in (1, 2, 3)]
+    events = judged(db, calls)
+    assert causes(events) == [(2, "concurrent_requests"), (3, "concurrent_requests")]
+    assert [e["missed_tokens"] for e in events] == [3000, 3000]
+
+
 def test_ttl_expired(db) -> None:
     calls = loop(4)
     calls[3].at = calls[2].at + 301

@@ -172,6 +172,20 @@ def message_edited(agent) -> None:
         chat.turn()
 
 
+def compacted(agent) -> None:
+    """Turn 5 replaces the conversation with a summary (as Claude Code's compaction
+    does): the system prompt is still read, the rest is written again."""
+    chat = Conversation(agent, "compact")
+    for _ in range(4):
+        chat.turn()
+    chat.messages[:] = [
+        {"role": "user", "content": [{"type": "text", "text": "Summary of the work so far: "
+                                      + text_of(300, "summary")}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Understood."}]}]
+    chat.turn()
+    chat.turn()
+
+
 def ttl_expired(agent) -> None:
     chat = Conversation(agent, "ttl")
     for _ in range(3):
@@ -268,6 +282,8 @@ SCENARIOS: dict[str, Scenario] = {
                                         {3: (f"{MODEL} to {OTHER_MODEL}",)}),
     "message_edited": Scenario(message_edited, frozenset({(5, "messages_changed")}),
                                {5: ("message 2 changed",)}),
+    "compacted": Scenario(compacted, frozenset({(5, "messages_changed")}),
+                          {5: ("replaced from its first message",)}),
     "ttl_expired": Scenario(ttl_expired, frozenset({(4, "ttl_expired")}), {4: ("5m TTL",)}),
     "one_hour_ttl": Scenario(one_hour_ttl, frozenset({(4, "ttl_expired")}), {4: ("1h TTL",)}),
     "lookback_exceeded": Scenario(lookback_exceeded, frozenset({(3, "lookback_exceeded")}),

@@ -540,7 +540,7 @@ FROM (
                                 same_prefix AND NOT both_fp AND n_read >= if(p_read > 0, p_read, p_cached), 0,
                                 same_prefix, greatest(0, least(p_cached, n_total) - n_read),
                                 change_level = '', 0,
-                                conversation_replaced,
+                                conversation_replaced AND t_start < p_te,
                                     if(head_was_entry, greatest(0, least(p_cached, n_total, head_tokens) - n_read), 0),
                                 greatest(0, least(p_cached, n_total) - n_read)) AS lost,
                         if(same_prefix,
