@@ -26,7 +26,7 @@ from tokentrail.store.migrations import build as b
 from tokentrail.store.migrations.model import CLUSTER_TOKEN
 
 NAME = "why the cache missed: cache_events, the run-ordered projection and the change hint"
-CHECKSUM = "d74dbfae7d8116737dd0372f08b5792397b562bec3eafaa0c42d975a996ca983"  # written by freeze
+CHECKSUM = "79e6264d50e2d4c0ab94f3962cf4bcf269c6d32dd69214c4a91b5e60c6cf33d5"  # written by freeze
 
 
 def _on_reports(statement: str) -> b.Piece:
