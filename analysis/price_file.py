@@ -25,7 +25,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-from tokentrail.analysis.pricing_sql import normalize_model_id
+from tokentrail.analysis.pricing_sql import TIER_BETAS, normalize_model_id
 
 PACKAGED = "prices.csv"
 BEGINNING = date(1970, 1, 1)  # an empty effective_from: from the beginning
@@ -217,6 +217,11 @@ def resolve(rows: Iterable[PriceRow]) -> list[PriceRow]:
     families: dict[str, list[PriceRow]] = {}
     for row in rows:
         families.setdefault(row.family, []).append(row)
+    betas = sorted({row.tier_beta for rows_ in families.values() for row in rows_
+                    if row.tier_beta})
+    if len(betas) > TIER_BETAS:
+        raise PriceFileError(f"at most {TIER_BETAS} different betas can gate a tier; the "
+                             f"price files use {', '.join(betas)}")
     owners: dict[str, str] = {}
     resolved = []
     for family, group in sorted(families.items()):

@@ -69,11 +69,12 @@ class SyncResult:
 def sync(client: Client, files: Sequence[Path] = (), *, cluster: str | None = None
          ) -> SyncResult:
     """Make ``model_prices`` hold the packaged prices with ``files`` applied, and
-    ``model_price_lookup`` the lookup arrays of that load. Raises
+    ``model_price_slots`` the lookup of that load (each if the store has it yet: a
+    migration may call this half-way). Raises
     :class:`~tokentrail.analysis.price_file.PriceFileError` for a bad file."""
     rows = price_file.in_force(files)
     digest = price_file.digest(rows)
-    if not _table_exists(client, LOOKUP_TABLE):
+    if not _table_exists(client, PRICES_TABLE):
         return SyncResult(False, 0, tuple(files))
     latest = client.query(
         f"SELECT load_id, any(digest) FROM {PRICES_TABLE} "  # noqa: S608
@@ -89,15 +90,16 @@ def sync(client: Client, files: Sequence[Path] = (), *, cluster: str | None = No
                  ", ".join(str(f) for f in files) or "packaged prices only")
     else:
         load_id = latest[0][0]
-    # The lookup row of this load (also after an interrupted sync that wrote the load).
-    lookup_loaded = client.query(
-        f"SELECT max(load_id) FROM {LOOKUP_TABLE}").result_rows[0][0]  # noqa: S608
-    if lookup_loaded != load_id:
-        # Computed by SQL from model_price_versions, inserted as a row.
-        result = client.query(lookup_select(), parameters={"load_id": load_id})
-        client.insert(LOOKUP_TABLE, result.result_rows, column_names=result.column_names,
-                      settings=settings)
-        _forget_older_loads(client, load_id, cluster)
+    # The lookup of this load (also after an interrupted sync that wrote the load).
+    if _table_exists(client, LOOKUP_TABLE):
+        lookup_loaded = client.query(
+            f"SELECT max(load_id) FROM {LOOKUP_TABLE}").result_rows[0][0]  # noqa: S608
+        if lookup_loaded != load_id:
+            # Computed by SQL from model_price_versions, inserted as a row.
+            result = client.query(lookup_select(), parameters={"load_id": load_id})
+            client.insert(LOOKUP_TABLE, result.result_rows,
+                          column_names=result.column_names, settings=settings)
+    _forget_older_loads(client, load_id, cluster)
     return SyncResult(loaded, len(rows), tuple(files))
 
 
@@ -120,6 +122,8 @@ def _forget_older_loads(client: Client, load_id: int, cluster: str | None) -> No
     small and readable). Best effort: a failure leaves rows nobody reads."""
     on_cluster = f" ON CLUSTER `{cluster.replace('`', '')}`" if cluster else ""
     for name in (PRICES_TABLE, LOOKUP_TABLE):
+        if not _table_exists(client, name):
+            continue
         older = client.query(f"SELECT count() FROM {name} WHERE load_id < {{id:UInt64}}",  # noqa: S608
                              parameters={"id": load_id}).result_rows[0][0]
         if not older:

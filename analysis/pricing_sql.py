@@ -119,63 +119,127 @@ ARRAY JOIN arrayConcat([family], aliases) AS model_id
 """  # noqa: S608
 
 
-# The lookup: every price version of a load as parallel arrays sorted by model key and
-# date, one row per load in model_price_lookup (written by prices.sync right after the
-# load; a pivot at query time would cost every query ~15-70 ms). Each entry: column,
-# element type, expression over model_price_versions. Nullable multipliers become 0
-# ("not offered": a call that used it gets no price).
-LOOKUP_TABLE = "model_price_lookup"
-_LOOKUP = (
+# The lookup, one row per load in model_price_slots, written by prices.sync right after
+# the load (a pivot at query time would cost every query 15-70 ms):
+#
+# * per price version, sorted by model key and date: the key, the date it starts, the
+#   family, and the whole-request tier (threshold, beta);
+# * per model key, the position of its latest version;
+# * the *final* per-token rates and per-request fees for every combination of a
+#   version (position i, 0 for no price), the call's mode (batch, speed, geography:
+#   ``_MODES``) and tier (u), at position ``i * 2 * MODES + mode * 2 + u`` (+1), nan
+#   where the call cannot be priced. So a call's price is one LowCardinality key and
+#   direct lookups, and every multiplier has been applied once per load, not per row.
+LOOKUP_TABLE = "model_price_slots"
+_SPEEDS = ("standard", "fast", "other")        # code 0 for '' and 'standard'
+_GEOS = ("global", "us", "other")              # code 0 for '' and 'global'
+_MODES = 2 * len(_SPEEDS) * len(_GEOS)         # batch x speed x geography
+_SLOTS = 2 * _MODES                            # x tier (base, upper)
+_VERSION_COLUMNS = (
     ("model_key", "UInt64", "model_key"),
     ("effective_from", "Date", "effective_from"),
     ("family", "String", "family"),
-    *((f"{b}_usd", "Float64", f"{b}_usd") for b in BUCKETS),
-    ("tier_above", "UInt64", "tier_above_input_tokens"),
-    ("tier_beta", "String", "tier_beta"),
-    *((f"tier_{b}_usd", "Float64", f"tier_{b}_usd") for b in BUCKETS),
-    ("batch", "Float64", "batch_multiplier"),
-    ("fast", "Float64", "ifNull(fast_multiplier, 0)"),
-    ("geo_us", "Float64", "ifNull(inference_geo_us_multiplier, 0)"),
-    ("web_search", "Float64", "web_search_usd"),
-    ("web_fetch", "Float64", "web_fetch_usd"),
-    # Per distinct model key, the position of its latest version.
-    ("latest_keys", "UInt64", None),
-    ("latest_index", "UInt32", None),
 )
-_POSITION = {name: i + 1 for i, (name, _, _) in enumerate(_LOOKUP)}
+# Whole-request tiers may require a beta; the betas that do (at most TIER_BETAS of them,
+# price_file checks) are constants of the lookup, and each version's threshold is
+# given for every combination of them in use (bit j: the call used tier_betas[j + 1]).
+TIER_BETAS = 2
+_BETA_SETS = 2 ** TIER_BETAS
+_NO_TIER = "18446744073709551615"  # a threshold no request reaches
+_PRICED = (*(f"rate_{b}" for b in BUCKETS), "fee_web_search", "fee_web_fetch")
+_LOOKUP = (
+    *((name, kind) for name, kind, _ in _VERSION_COLUMNS),
+    ("latest_keys", "UInt64"),
+    ("latest_index", "UInt32"),
+    ("tier_betas", "String"),
+    ("tier_above", "UInt64"),
+    *((name, "Float64") for name in _PRICED),
+)
+_POSITION = {name: i + 1 for i, (name, _) in enumerate(_LOOKUP)}
 
 
 def lookup_columns() -> str:
-    """Column definitions of ``model_price_lookup``."""
+    """Column definitions of ``model_price_slots``."""
     return ",\n    ".join(["load_id UInt64"] + [f"{name} Array({kind})"
-                                                 for name, kind, _ in _LOOKUP])
+                                                 for name, kind in _LOOKUP])
+
+
+def _combination(value: str) -> str:
+    """SQL: ``value`` (over version arrays ``v_*`` at position ``[i]``, tier ``u = 1``)
+    for every slot ``p`` (0-based), with ``{multiplier}`` the multiplier of the slot's
+    mode, nan when the mode has no price; nan for version 0 (no price). nan, not NULL:
+    the costs are summed as plain floats and turned NULL once, at the end."""
+    speeds, geos = len(_SPEEDS), len(_GEOS)
+    mode = f"intDiv(p % {_SLOTS}, 2)"
+    batch, speed, geo = (f"intDiv({mode}, {speeds * geos})",
+                         f"intDiv({mode} % {speeds * geos}, {geos})", f"{mode} % {geos}")
+    multiplier = (f"if({batch} = 1, v_batch[i], 1.)"
+                  f" * multiIf({speed} = 0, 1., {speed} = 1 AND v_fast[i] > 0, v_fast[i], nan)"
+                  f" * multiIf({geo} = 0, 1., {geo} = 1 AND v_geo_us[i] > 0, v_geo_us[i], nan)")
+    body = value.format(multiplier=multiplier).replace("[i]", f"[intDiv(p, {_SLOTS})]")
+    body = body.replace("u = 1", "p % 2 = 1")
+    return (f"arrayMap(p -> if(intDiv(p, {_SLOTS}) = 0, nan, {body}), "
+            f"range(toUInt32((length(model_key) + 1) * {_SLOTS})))")
 
 
 def lookup_select() -> str:
     """SELECT of the lookup row of the latest load (parameter ``load_id``)."""
-    items = ",\n    ".join(f"groupArray({expr}) AS {name}"
-                            for name, _, expr in _LOOKUP if expr is not None)
+    versions = ",\n        ".join(f"groupArray({expr}) AS {name}"
+                                  for name, _, expr in _VERSION_COLUMNS)
+    per_version = ",\n        ".join(
+        [f"groupArray({b}_usd) AS v_{b}" for b in BUCKETS]
+        + [f"groupArray(tier_{b}_usd) AS v_tier_{b}" for b in BUCKETS]
+        + ["groupArray(batch_multiplier) AS v_batch",
+           "groupArray(ifNull(fast_multiplier, 0)) AS v_fast",
+           "groupArray(ifNull(inference_geo_us_multiplier, 0)) AS v_geo_us",
+           "groupArray(web_search_usd) AS v_web_search",
+           "groupArray(web_fetch_usd) AS v_web_fetch"])
+    # The tier's rates where the call is above it, else the base rates; then the mode.
+    rates = ",\n    ".join(
+        _combination(f"if(u = 1, v_tier_{b}[i], v_{b}[i]) * {{multiplier}}") + f" AS rate_{b}"
+        for b in BUCKETS)
+    # Fees are not multiplied, but a call that cannot be priced gets none either.
+    fees = ",\n    ".join(
+        _combination(f"v_web_{tool}[i] * ({{multiplier}} * 0 + 1)") + f" AS fee_web_{tool}"
+        for tool in ("search", "fetch"))
+    # The threshold of version i (0: none) when the betas of set m are in use.
+    thresholds = (
+        f"arrayMap(p -> (intDiv(p, {_BETA_SETS}) AS i, p % {_BETA_SETS} AS m, "
+        f"if(i = 0 OR v_tier_above[i] = 0, {_NO_TIER}, "
+        "if(v_tier_beta[i] = '' OR bitTest(m, indexOf(tier_betas, v_tier_beta[i]) - 1), "
+        f"v_tier_above[i], {_NO_TIER}))).3, "
+        f"range(toUInt32((length(model_key) + 1) * {_BETA_SETS})))")
     return f"""
 SELECT
     {{load_id:UInt64}} AS load_id,
-    {items},
+    {", ".join(name for name, _, _ in _VERSION_COLUMNS)},
     arrayDistinct(model_key) AS latest_keys,
-    arrayMap(k -> toUInt32(arrayLastIndex(x -> x = k, model_key)), latest_keys) AS latest_index
-FROM (SELECT * FROM {VERSIONS_VIEW} ORDER BY model_key, effective_from)
+    arrayMap(k -> toUInt32(arrayLastIndex(x -> x = k, model_key)), latest_keys) AS latest_index,
+    arrayResize(arrayFilter(b -> b != '', arrayDistinct(v_tier_beta)), {TIER_BETAS}, '')
+        AS tier_betas,
+    {thresholds} AS tier_above,
+    {rates},
+    {fees}
+FROM (
+    SELECT
+        {versions},
+        groupArray(tier_above_input_tokens) AS v_tier_above,
+        groupArray(tier_beta) AS v_tier_beta,
+        {per_version}
+    FROM (SELECT * FROM {VERSIONS_VIEW} ORDER BY model_key, effective_from)
+)
 """  # noqa: S608
 
 
 def _arrays() -> str:
     """One scalar subquery: the latest lookup row as a tuple of arrays (empty arrays
     before any load), constants for the rest of the query."""
-    names = ", ".join(name for name, _, _ in _LOOKUP)
+    names = ", ".join(name for name, _ in _LOOKUP)
     return f"(SELECT argMax(tuple({names}), load_id) FROM {LOOKUP_TABLE})"  # noqa: S608
 
 
-def _at(name: str, index: str = "_price_index") -> str:
-    """Attribute ``name`` of the price version at ``index`` (0, an unknown model, gives
-    the type's default). Only ever at the top level of a SELECT item: inside an
-    ``if`` branch ClickHouse would copy the constant array into every row."""
+def _at(name: str, index: str) -> str:
+    """Lookup array ``name`` at ``index`` (0 gives the type's default or NULL)."""
     return f"arrayElement(_price_all.{_POSITION[name]}, {index})"
 
 
@@ -183,15 +247,12 @@ def _version_index() -> str:
     """SQL: the position of the price version in force on the call's day. The arrays
     are sorted by model key and date, so a model's latest version is the last of its
     key, at ``_price_latest``; only a call older than that (short-circuit) searches
-    the versions. LowCardinality again, so the lookups that use it run once per
-    distinct version, not once per row."""
+    the versions."""
     keys = f"_price_all.{_POSITION['model_key']}"
     dates = f"_price_all.{_POSITION['effective_from']}"
-    return (f"toLowCardinality(if(_price_day >= {_at('effective_from', '_price_latest')},\n"
-            "                    _price_latest,\n"
-            "                    toUInt32(arrayLastIndex((k, f) -> k = _price_key AND "
-            "f <= _price_day,\n"
-            f"                                            {keys}, {dates}))))")
+    return (f"if(_price_day >= {_at('effective_from', '_price_latest')}, _price_latest,\n"
+            "   toUInt32(arrayLastIndex((k, f) -> k = _price_key AND f <= _price_day,\n"
+            f"                           {keys}, {dates})))")
 
 
 # The cost columns of llm_calls, in order (docs/design.md, "The analysis layer").
@@ -205,10 +266,6 @@ COST_COLUMNS = (
 )
 _TOTAL_INPUT = ("(input_tokens + cache_read_tokens + cache_write_5m_tokens "
                 "+ cache_write_1h_tokens)")
-# Per-version attributes the rates need, looked up once per call (layer 2).
-_GATHERED = ("tier_above", "tier_beta", "batch", "fast", "geo_us", "web_search",
-             "web_fetch", *(f"{b}_usd" for b in BUCKETS),
-             *(f"tier_{b}_usd" for b in BUCKETS))
 _RATE_NAMES = {"input": "rate_input_usd", "cache_read": "rate_cache_read_usd",
                "cache_write_5m": "rate_cache_write_5m_usd",
                "cache_write_1h": "rate_cache_write_1h_usd", "output": "rate_output_usd"}
@@ -226,22 +283,31 @@ def _layer(items: list[str], inner: str, *, drop: tuple[str, ...] = (),
 def priced_select(base: str) -> str:
     """``base`` (a SELECT of llm_call_reports' columns) with the cost columns added.
 
-    In layers, innermost first, so that each per-call fact is a column computed once
-    (ClickHouse turns the lookup arrays into literals and copies an alias's expression
-    into every use, which would make the query, and its planning, explode):
+    Per call, three steps, each a layer so that ClickHouse computes it once (it turns
+    the lookup arrays into literals and copies an alias's expression into every use):
 
-    1. the price version: ``_price_latest``, the model's latest, once per distinct
-       model (``transform`` over the LowCardinality key and constant arrays), and
+    1. the price version: ``_price_latest``, the model's latest, once per distinct model
+       (``transform`` over the LowCardinality model with constant arrays), and
        ``_price_index``, the version in force on the call's day;
-    2. that version's prices and multipliers;
-    3. what the price depends on besides tokens (docs/facts.md §2): the whole-request
-       tier, and the product of the batch / fast / US-only multipliers, NaN when the
-       model or a speed or geography the call used has no price;
-    4. the per-token rates and the server-tool fees (NaN: unknown);
-    5. NULL for unknown, and the costs.
+    2. the slot: that version, the call's mode (Message Batches, ``speed``,
+       ``inference_geo``) and whether its total input is above the version's
+       whole-request tier (with the tier's beta in use) -- one LowCardinality number;
+    3. the rates and fees of the slot (looked up once per distinct slot), and the costs.
+
+    Nothing here evaluates a lookup inside an ``if`` branch: ClickHouse evaluates
+    branches lazily, and a lazily evaluated lookup copies its constant array per row.
     """
-    internal_1 = ("_price_latest", "_price_index")
-    gathered = tuple(f"_price_{name}" for name in _GATHERED)
+    speed = (f"transform(speed, ['', 'standard', 'fast'], [0, 0, 1], "
+             f"{len(_SPEEDS) - 1})")
+    geo = (f"transform(inference_geo, ['', 'global', 'us'], [0, 0, 1], "
+           f"{len(_GEOS) - 1})")
+    mode = f"(is_batch * {len(_SPEEDS) * len(_GEOS)} + {speed} * {len(_GEOS)} + {geo})"
+    # Above the threshold of the version's tier, for the tier-gating betas in use.
+    betas_in_use = " + ".join(
+        f"{2 ** j} * has(betas, _price_all.{_POSITION['tier_betas']}[{j + 1}])"
+        for j in range(TIER_BETAS))
+    threshold_at = f"_price_index * {_BETA_SETS} + {betas_in_use} + 1"
+    upper = f"({_TOTAL_INPUT} > {_at('tier_above', threshold_at)})"
     layer1 = _layer(
         ["transform(_price_key, "
          f"_price_all.{_POSITION['latest_keys']}, _price_all.{_POSITION['latest_index']}, "
@@ -251,56 +317,40 @@ def priced_select(base: str) -> str:
         with_=(f"WITH cityHash64({normalized_model_sql('model')}) AS _price_key,\n"
                "     toDate(timestamp) AS _price_day\n"))
     layer2 = _layer(
-        [f"{_at('family', '_price_latest')} AS price_model"]
-        + [f"{_at(name)} AS _price_{name}" for name in _GATHERED],
-        layer1)
-    # No if/multiIf/and/or around the looked-up values: ClickHouse evaluates the
-    # branches of those lazily, and a lazily evaluated lookup copies its constant array
-    # into every row. Selections are arithmetic instead, exact because every selector
-    # is 0 or 1 (x * 1 = x, x * 0 + y = y); x / 0 = nan marks "no price".
-    def chosen(ok: str, value: str) -> str:
-        """``value`` where ``ok``, 1 where the standard mode, else nan."""
-        return f"(({ok}.std + {ok}.ok * {value}) / ({ok}.std + {ok}.ok))"
-
-    multiplier = (
-        "((_price_index > 0) / (_price_index > 0))"
-        " * (is_batch * _price_batch + (1 - is_batch))"
-        " * ((speed IN ('', 'standard')) + (speed = 'fast' AND _price_fast > 0) * _price_fast)"
-        " / ((speed IN ('', 'standard')) + (speed = 'fast' AND _price_fast > 0))"
-        " * ((inference_geo IN ('', 'global'))"
-        " + (inference_geo = 'us' AND _price_geo_us > 0) * _price_geo_us)"
-        " / ((inference_geo IN ('', 'global')) + (inference_geo = 'us' AND _price_geo_us > 0))")
-    del chosen
-    upper = (f"(_price_tier_above > 0) * ({_TOTAL_INPUT} > _price_tier_above)"
-             " * ((_price_tier_beta = '') + has(betas, _price_tier_beta) > 0)")
-    layer3 = _layer([f"{upper} AS _price_upper", f"{multiplier} AS _price_multiplier"],
-                    layer2)
-    layer4 = _layer(
-        [f"(_price_upper * _price_tier_{b}_usd + (1 - _price_upper) * _price_{b}_usd)"
-         f" * _price_multiplier AS _price_rate_{b}" for b in BUCKETS]
-        + ["(web_search_requests * _price_web_search + web_fetch_requests * _price_web_fetch)"
-           " * (_price_multiplier / _price_multiplier) AS _price_fees"],
-        layer3, drop=(*internal_1, *gathered))
-    # nan -> NULL without a lazily evaluated branch: x + NULL is NULL, x + 0 is x.
-    rates = [f"_price_rate_{b} + nullIf(isNaN(_price_rate_{b}), 1) AS {name}"
-             for b, name in _RATE_NAMES.items()]
+        [f"{_at('family', '_price_latest')} AS price_model",
+         f"toLowCardinality(toUInt32(_price_index * {_SLOTS} + {mode} * 2 + {upper} + 1))"
+         " AS _price_slot"],
+        layer1, drop=("_price_latest", "_price_index"))
+    # Plain floats, nan for "no price" (it survives every sum), NULL once at the end.
+    rates = {b: f"_price_rate_{b}" for b in BUCKETS}
+    layer3 = _layer(
+        [f"{_at(f'rate_{b}', '_price_slot')} AS {rates[b]}" for b in BUCKETS]
+        + [f"web_search_requests * {_at('fee_web_search', '_price_slot')}"
+           f" + web_fetch_requests * {_at('fee_web_fetch', '_price_slot')} AS _price_fees"],
+        layer2, drop=("_price_slot",))
+    tokens = {"input": "input_tokens", "cache_read": "cache_read_tokens",
+              "cache_write_5m": "cache_write_5m_tokens",
+              "cache_write_1h": "cache_write_1h_tokens", "output": "output_tokens"}
+    total = " + ".join(f"{tokens[b]} * {rates[b]}" for b in BUCKETS) + " + _price_fees"
+    uncached = (f"{_TOTAL_INPUT} * {rates['input']} + output_tokens * {rates['output']}"
+                " + _price_fees")
     costs = [
-        "input_tokens * rate_input_usd AS cost_input_usd",
-        "cache_read_tokens * rate_cache_read_usd AS cost_cache_read_usd",
-        "cache_write_5m_tokens * rate_cache_write_5m_usd AS cost_cache_write_5m_usd",
-        "cache_write_1h_tokens * rate_cache_write_1h_usd AS cost_cache_write_1h_usd",
-        "output_tokens * rate_output_usd AS cost_output_usd",
-        "_price_fees + nullIf(isNaN(_price_fees), 1) AS cost_server_tools_usd",
-        "cost_input_usd + cost_cache_read_usd + cost_cache_write_5m_usd"
-        " + cost_cache_write_1h_usd + cost_output_usd + cost_server_tools_usd AS cost_usd",
-        f"{_TOTAL_INPUT} * rate_input_usd + cost_output_usd + cost_server_tools_usd"
-        " AS cost_uncached_usd",
+        *(_null_if_nan(rates[b], name) for b, name in _RATE_NAMES.items()),
+        *(_null_if_nan(f"{tokens[b]} * {rates[b]}", f"cost_{b}_usd") for b in
+          ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")),
+        _null_if_nan("_price_fees", "cost_server_tools_usd"),
+        _null_if_nan(total, "cost_usd"),
+        _null_if_nan(uncached, "cost_uncached_usd"),
     ]
-    internal_4 = ("_price_upper", "_price_multiplier", "_price_fees",
-                  *(f"_price_rate_{b}" for b in BUCKETS))
     # Built from constants only; ``base`` is tokentrail's own SQL.
-    return "\n" + _layer(rates + costs, layer4, drop=internal_4,
+    return "\n" + _layer(costs, layer3, drop=(*rates.values(), "_price_fees"),
                          with_=f"WITH {_arrays()} AS _price_all\n")
+
+
+def _null_if_nan(value: str, name: str) -> str:
+    """``value AS name``, NULL where it is nan (no price). ``x + NULL`` is NULL and
+    ``x + 0`` is x: no branch to evaluate lazily."""
+    return f"({value}) + nullIf(isNaN({value}), 1) AS {name}"
 
 
 # Claude Code reports its own estimate (docs/facts.md §2): where it and tokentrail differ

@@ -433,10 +433,11 @@ MODEL_PRICES = Table(
 # per token (readable; the lookup below is built from it).
 MODEL_PRICE_VERSIONS = View(name="model_price_versions", select=versions_select())
 
-# The same versions as parallel arrays, one row per load (written by the sync right
-# after the load): what the cost columns of llm_calls read, once per query.
-MODEL_PRICE_LOOKUP = Table(
-    name="model_price_lookup",
+# The lookup the cost columns of llm_calls read, once per query: per load, the price
+# versions as parallel arrays and the final rates of every (version, mode, tier) slot
+# (written by the sync right after the load; tokentrail/analysis/pricing_sql.py).
+MODEL_PRICE_SLOTS = Table(
+    name="model_price_slots",
     columns=lookup_columns(),
     order_by="(load_id)",
     settings="",
@@ -531,7 +532,7 @@ LIVE_OBJECTS: tuple[Table | MaterializedView | View, ...] = (
     LLM_CALLS_FROM_METRICS_MV,
     MODEL_PRICES,
     MODEL_PRICE_VERSIONS,
-    MODEL_PRICE_LOOKUP,
+    MODEL_PRICE_SLOTS,
     LLM_CALLS,
     COST_DISAGREEMENTS,
     CACHE_RUN_INSERTS,

