@@ -124,16 +124,22 @@ HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)"""  # noqa: S608
 
 def view_select() -> str:
     """``cache_events``: stored events of runs analysed since their last rows arrived,
-    plus the events of every other run judged on read."""
+    plus the events of every other run judged on read. Which runs are which is decided
+    once per query (a scalar subquery, evaluated once and shared by both branches): a
+    pass of ``serve`` that marks runs analysed while the query runs must not make them
+    vanish from both branches."""
     columns = ", ".join(OUTPUT_COLUMNS)
-    dirty = f"SELECT run_id FROM ({dirty_runs_select()})"  # noqa: S608
     return f"""
+WITH (SELECT groupArray(run_id) FROM ({dirty_runs_select()})) AS judged_on_read
 SELECT {columns}
-FROM {STORED} FINAL
-WHERE run_id GLOBAL NOT IN ({dirty})
-UNION ALL
-SELECT {columns}
-FROM ({events_for(f"run_id GLOBAL IN ({dirty})")})
+FROM (
+    SELECT {columns}
+    FROM {STORED} FINAL
+    WHERE run_id NOT IN judged_on_read
+    UNION ALL
+    SELECT {columns}
+    FROM ({events_for("run_id IN judged_on_read")})
+)
 {settings_clause()}"""  # noqa: S608
 
 
@@ -149,9 +155,10 @@ FROM ({events_for(f"run_id GLOBAL IN ({dirty})")})
 # and the view judges them on read.
 
 def refresh_dirty_select() -> str:
-    """Params: ``limit``. The runs to judge in one pass and the store's clock."""
+    """Params: ``limit``, ``margin_ms``. The runs to judge in one pass, and the horizon
+    (the store's clock minus the margin, as text for :func:`refresh_mark_runs`)."""
     return f"""
-SELECT run_id, last_insert, now64(3) AS now
+SELECT run_id, toString(now64(3) - toIntervalMillisecond({{margin_ms:UInt64}})) AS horizon
 FROM ({dirty_runs_select()})
 ORDER BY last_insert, run_id
 LIMIT {{limit:UInt32}}"""  # noqa: S608
@@ -178,10 +185,10 @@ WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # no
 
 
 def refresh_mark_runs() -> str:
-    """Params: ``runs``, ``horizon`` (DateTime64(3)), ``version``."""
+    """Params: ``runs``, ``horizon`` (from :func:`refresh_dirty_select`), ``version``."""
     return f"""
 INSERT INTO {RUN_STATE} (run_id, analysed_through, version)
-SELECT run_id, least(last_insert, {{horizon:DateTime64(3)}}), {{version:UInt64}}
+SELECT run_id, least(last_insert, toDateTime64({{horizon:String}}, 3)), {{version:UInt64}}
 FROM ({dirty_runs_select()})
 WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
 

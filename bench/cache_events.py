@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tokentrail.analysis.cache_events import QUERY_SETTINGS  # noqa: E402
+from tokentrail.analysis.cache_events_refresh import MAX_RUNS  # noqa: E402
 from tokentrail.analysis.cache_events_store import run_calls_select  # noqa: E402
 from tokentrail.store import Store  # noqa: E402
 
@@ -137,7 +138,7 @@ def main() -> None:
         began = time.perf_counter()
         judged = passes = 0
         while True:
-            count = store.refresh_cache_events(margin_seconds=0, max_runs=2000)
+            count = store.refresh_cache_events(margin_seconds=0, max_runs=MAX_RUNS)
             if not count:
                 break
             judged, passes = judged + count, passes + 1

@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -291,22 +290,41 @@ class Store:
     def refresh_cache_events(self, *, margin_seconds: float = 5.0, max_runs: int = 200) -> int:
         """One pass of keeping ``cache_events_stored`` current (``serve`` runs it
         periodically, and once more when it stops): judge up to ``max_runs`` runs that
-        received rows since they were last judged. Returns how many it judged."""
-        from tokentrail.analysis import cache_events_store as ces
+        received rows since they were last judged. Returns how many it judged.
 
-        dirty = self.query(ces.refresh_dirty_select(), {"limit": max_runs})
-        if not dirty:
-            return 0
-        runs = [row["run_id"] for row in dirty]
-        horizon = dirty[0]["now"] - timedelta(seconds=margin_seconds)
-        params = {"runs": runs, "version": time.time_ns()}
+        On the embedded store the pass runs on an engine session of its own, so the
+        collector's inserts (on the store's client, which serialises its calls) never
+        wait for it."""
+        from tokentrail.analysis import cache_events_store as ces
         from tokentrail.analysis.cache_events import QUERY_SETTINGS
 
-        self.client.command(ces.refresh_insert_events(), parameters=params,
-                            settings=QUERY_SETTINGS)
-        self.client.command(ces.refresh_insert_tombstones(), parameters=params)
-        self.client.command(ces.refresh_mark_runs(), parameters={**params, "horizon": horizon})
-        return len(runs)
+        params: dict[str, Any] = {"limit": max_runs, "margin_ms": int(margin_seconds * 1000)}
+        statements = [(ces.refresh_insert_events(), QUERY_SETTINGS),
+                      (ces.refresh_insert_tombstones(), {}), (ces.refresh_mark_runs(), {})]
+        if not self.is_embedded:
+            dirty = self.query(ces.refresh_dirty_select(), params)
+            if dirty:
+                params = {"runs": [r["run_id"] for r in dirty], "version": time.time_ns(),
+                          "horizon": dirty[0]["horizon"]}
+                for sql, settings in statements:
+                    self.client.command(sql, parameters=params, settings=settings)
+            return len(dirty)
+        session = self.engine_session()
+        try:
+            text = {k: str(v) for k, v in params.items()}
+            out, _ = session.query(ces.refresh_dirty_select().encode(), "JSONEachRow", text)
+            dirty = [json.loads(line) for line in out.splitlines() if line]
+            if dirty:
+                runs = ",".join("'" + escape_parameter(r["run_id"]).replace("'", "\\'") + "'"
+                                for r in dirty)
+                text = {"runs": f"[{runs}]", "version": str(time.time_ns()),
+                        "horizon": escape_parameter(dirty[0]["horizon"])}
+                for sql, settings in statements:
+                    session.set({k: str(v) for k, v in settings.items()})
+                    session.query(sql.encode(), "TabSeparated", text)
+            return len(dirty)
+        finally:
+            session.close()
 
     # --- insights and what-if (tokentrail.analysis.insights*, whatif; SQL there) ---
 

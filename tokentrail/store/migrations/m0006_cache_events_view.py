@@ -1,0 +1,24 @@
+"""Migration 6: ``cache_events`` decides once per query which runs it judges on read.
+
+The view (tokentrail/analysis/cache_events_store.py) unions the events ``serve`` stored
+for runs it judged since their last rows with the events of the other runs, judged on
+read. It used to pick the two sets of runs with two subqueries, evaluated separately: a
+pass of ``serve`` that marked a run judged between them made the run's events vanish
+from both halves of that one read. Now one scalar subquery picks them, evaluated once.
+
+Built by ``build()`` from the live definitions and frozen by
+``python -m tokentrail.store.migrations freeze m0006_cache_events_view`` into its SQL
+files, which are what runs. Once released, never edit or re-freeze it.
+"""
+
+from __future__ import annotations
+
+from tokentrail.store import schema
+from tokentrail.store.migrations import build as b
+
+NAME = "cache_events picks the runs it judges on read once per query"
+CHECKSUM = "28615f22dd8b5bb46e7ae2971243ea999b55d544aef88ef94950e059eeaf4fda"  # written by freeze
+
+
+def build() -> list[b.Piece]:
+    return [b.replace_view(schema.CACHE_EVENTS)]
