@@ -112,7 +112,13 @@ class Store:
     def open(cls, dsn: str, *, migrate: bool = True) -> Store:
         store = cls(connect(dsn), dsn)
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except BaseException:
+                # An embedded store stays locked to this process while its client is
+                # open: a failed open must not keep it (nor block opening another).
+                store.close()
+                raise
         return store
 
     @property
