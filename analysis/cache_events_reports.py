@@ -32,6 +32,13 @@ SELECT
 FROM {calls}"""  # noqa: S608
 
 
+def run_calls_priced_select() -> str:
+    """Params: ``run``. The run's calls with their cost columns, through the run-ordered
+    projection, unordered (an ORDER BY here would make ClickHouse pass over the
+    projection; the caller sorts the few rows)."""
+    return f"SELECT * FROM {priced(run_calls_select('run_id = {run:String}'))}"  # noqa: S608
+
+
 def run_writes_select() -> str:
     """Params: ``run``. The cache writes of each call of the run (to tell how many of an
     event's missed tokens were written again)."""

@@ -70,20 +70,20 @@ def stored_columns_ddl() -> str:
 
 def run_calls_select(run_filter: str) -> str:
     """The calls of the runs that ``run_filter`` (a condition on ``run_id``) selects, one
-    row per call as in ``llm_calls``, read from :data:`PROJECTION`."""
+    row per call as in ``llm_calls``, read from :data:`PROJECTION`. Window functions,
+    not ORDER BY ... LIMIT BY: an ORDER BY makes ClickHouse try to read the table in
+    its own order and pass over the projection (measured: a scan of every granule)."""
     columns = ", ".join(PROJECTION_COLUMNS)
     return f"""(
-SELECT * EXCEPT (family_rank, top_family)
+SELECT * EXCEPT (family_rank, top_family, report_rank)
 FROM (
-    SELECT *, max(family_rank) OVER (PARTITION BY run_id) AS top_family
-    FROM (
-        SELECT *
-        FROM (SELECT {columns} FROM llm_call_reports WHERE {run_filter})
-        ORDER BY run_id, call_id, source_rank DESC
-        LIMIT 1 BY run_id, call_id
-    )
+    SELECT *,
+        row_number() OVER (PARTITION BY run_id, call_id ORDER BY source_rank DESC)
+            AS report_rank,
+        max(family_rank) OVER (PARTITION BY run_id) AS top_family
+    FROM (SELECT {columns} FROM llm_call_reports WHERE {run_filter})
 )
-WHERE family_rank = 0 OR family_rank = top_family
+WHERE report_rank = 1 AND (family_rank = 0 OR family_rank = top_family)
 )"""  # noqa: S608  (constants and the caller's condition, never input)
 
 

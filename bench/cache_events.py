@@ -151,10 +151,10 @@ def main() -> None:
                      f"{len(events)} events"))
         seconds, _ = best(lambda: store.cache_summary(run), args.rounds)
         rows.append(("run cache summary", f"{seconds * 1000:,.0f} ms", ""))
-        seconds, _ = best(lambda: (store.calls(run), store.cache_summary(run),
+        seconds, _ = best(lambda: (store.cache_run_calls(run), store.cache_summary(run),
                                    store.cache_events(run)), args.rounds)
         rows.append(("`tokentrail explain`'s queries", f"{seconds * 1000:,.0f} ms",
-                     "calls through llm_calls"))
+                     "calls, summary, events"))
 
         for label, days in (("7 days", 7), ("30 days", DAYS)):
             begin, end = now - timedelta(days=days), now + timedelta(days=1)

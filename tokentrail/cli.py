@@ -402,7 +402,7 @@ def explain(data: Path | None, clickhouse: str | None, run_id: str, as_json: boo
 
     store = _open_for_analysis(data, clickhouse)
     try:
-        calls = store.calls(run_id)
+        calls = store.cache_run_calls(run_id)
         summary = store.cache_summary(run_id) if calls else None
         events = store.cache_events(run_id) if calls else []
     finally:

@@ -274,6 +274,14 @@ class Store:
             result = self.client.query(sql, parameters=params)
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
+    def cache_run_calls(self, run_id: str) -> list[dict[str, Any]]:
+        """The calls of one run in order, with their cost columns, read through the
+        run-ordered projection (a run of ``llm_calls`` costs a scan of every call)."""
+        from tokentrail.analysis.cache_events_reports import run_calls_priced_select
+
+        rows = self.query(run_calls_priced_select(), {"run": run_id})
+        return sorted(rows, key=lambda r: (r["timestamp"], r["call_id"]))
+
     def cache_summary(self, run_id: str) -> CacheSummary | None:
         """One run's cache summary (hit rate, tokens read/written/re-written, money lost
         to events by cause); None for a run with no calls."""

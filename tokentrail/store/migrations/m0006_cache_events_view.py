@@ -17,7 +17,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "cache_events picks the runs it judges on read once per query"
-CHECKSUM = "28615f22dd8b5bb46e7ae2971243ea999b55d544aef88ef94950e059eeaf4fda"  # written by freeze
+CHECKSUM = "9bb5fa9fc39059b82d3d453f1f3fbe56ca0a619635b2a560bf8fdb1601dc6f2b"  # written by freeze
 
 
 def build() -> list[b.Piece]:

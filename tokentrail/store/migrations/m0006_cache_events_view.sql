@@ -610,17 +610,15 @@ FROM (
                            if(cache_ttls[-1] = '1h', 3600, 300)))) AS ttl_end,
                     toInt64(if(n_w1h > 0 OR has(cache_ttls, '1h'), 3600, ttl_end)) AS ttl_max
                 FROM (
-                SELECT * EXCEPT (family_rank, top_family)
+                SELECT * EXCEPT (family_rank, top_family, report_rank)
                 FROM (
-                    SELECT *, max(family_rank) OVER (PARTITION BY run_id) AS top_family
-                    FROM (
-                        SELECT *
-                        FROM (SELECT run_id, timestamp, call_id, source_rank, family_rank, service_name, source, turn, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, duration_ms, is_batch, reported_cost_usd, prefix_tools_hash, prefix_system_hash, prefix_params_hash, prefix_message_hashes, prefix_message_count, prefix_block_count, prefix_block_tokens, prefix_tokens, cache_breakpoints, cache_ttls, cache_automatic, prefix_change_level, prefix_change_params, prefix_change_message, prefix_change_block, prefix_change_char, prefix_change_hint, cache_miss_reason, cache_missed_input_tokens, betas, speed, inference_geo, web_search_requests, web_fetch_requests FROM llm_call_reports WHERE run_id IN judged_on_read)
-                        ORDER BY run_id, call_id, source_rank DESC
-                        LIMIT 1 BY run_id, call_id
-                    )
+                    SELECT *,
+                        row_number() OVER (PARTITION BY run_id, call_id ORDER BY source_rank DESC)
+                            AS report_rank,
+                        max(family_rank) OVER (PARTITION BY run_id) AS top_family
+                    FROM (SELECT run_id, timestamp, call_id, source_rank, family_rank, service_name, source, turn, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, duration_ms, is_batch, reported_cost_usd, prefix_tools_hash, prefix_system_hash, prefix_params_hash, prefix_message_hashes, prefix_message_count, prefix_block_count, prefix_block_tokens, prefix_tokens, cache_breakpoints, cache_ttls, cache_automatic, prefix_change_level, prefix_change_params, prefix_change_message, prefix_change_block, prefix_change_char, prefix_change_hint, cache_miss_reason, cache_missed_input_tokens, betas, speed, inference_geo, web_search_requests, web_fetch_requests FROM llm_call_reports WHERE run_id IN judged_on_read)
                 )
-                WHERE family_rank = 0 OR family_rank = top_family
+                WHERE report_rank = 1 AND (family_rank = 0 OR family_rank = top_family)
                 )
                 WHERE (NOT is_batch AND source NOT IN ['claude-code-metric'])
                 )
