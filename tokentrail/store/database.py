@@ -270,7 +270,7 @@ class Store:
             # same query without them is only slower to plan.
             if not settings or "readonly" not in str(exc).lower():
                 raise
-            self._judge_settings: dict[str, int] = {}
+            self._judge_settings: dict[str, Any] = {}
             result = self.client.query(sql, parameters=params)
         return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 

@@ -17,7 +17,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "cache_events picks the runs it judges on read once per query"
-CHECKSUM = "9bb5fa9fc39059b82d3d453f1f3fbe56ca0a619635b2a560bf8fdb1601dc6f2b"  # written by freeze
+CHECKSUM = "22b99ebe5ef6945dfd5391b4bf4d8c5f9ff6a5d3638d9ec4c087d8a81c2418cc"  # written by freeze
 
 
 def build() -> list[b.Piece]:

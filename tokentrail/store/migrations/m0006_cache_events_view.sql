@@ -638,4 +638,4 @@ FROM (
 )
 ORDER BY run_id, timestamp, call_id)
 )
-SETTINGS optimize_and_compare_chain = 0, query_plan_merge_expressions = 0;
+SETTINGS optimize_and_compare_chain = 0, query_plan_merge_expressions = 0, distributed_product_mode = 'global';
