@@ -18,11 +18,11 @@ from tokentrail.store import Store
 
 log = logging.getLogger("tokentrail.cache_events")
 
-INTERVAL_SECONDS = 5.0
-"""Between passes. Each pass that has runs to judge costs about a planning of the
-judging query (a few hundred ms, bench/cache_events.py), so a busy store spends well
-under a tenth of its time on it."""
-MARGIN_SECONDS = 5.0
+INTERVAL_SECONDS = 2.0
+"""Between passes. A pass with nothing to judge is one small query; one with runs to
+judge costs about 0.2 s plus 4 ms per run (bench/cache_events.py), on an engine
+session of its own, so the collector never waits for it."""
+MARGIN_SECONDS = 3.0
 """Rows are judged for good only once they are this old: a row becomes visible a
 moment after the insert that recorded its run (see cache_events_store)."""
 MAX_RUNS = 500

@@ -49,11 +49,12 @@ from tokentrail.store import Store  # noqa: E402
 DAYS = 30
 
 
-def generate(store: Store, calls: int, length: int, now: datetime, prefix: str = "run") -> None:
-    """``calls`` calls in runs of ``length`` turns over the ``DAYS`` days before ``now``."""
+def generate(store: Store, calls: int, length: int, now: datetime, prefix: str = "run",
+             days: float = DAYS) -> None:
+    """``calls`` calls in runs of ``length`` turns over the ``days`` days before ``now``."""
     runs = max(1, calls // length)
-    start = (now - timedelta(days=DAYS)).strftime("%Y-%m-%d %H:%M:%S")
-    spacing_ms = DAYS * 86_400_000 // runs
+    start = (now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    spacing_ms = int(days * 86_400_000) // runs
     store.client.command(f"""
         INSERT INTO llm_call_reports
             (timestamp, call_id, trace_id, span_id, service_name, source, source_rank,
@@ -169,7 +170,7 @@ def main() -> None:
             rows.append((f"**fleet by cause, {label}, nothing to judge**",
                          f"{seconds * 1000:,.0f} ms",
                          f"{events:,} events, {len(result)} causes"))
-        generate(store, args.run_length, args.run_length, now, prefix="fresh")
+        generate(store, args.run_length, args.run_length, now, prefix="fresh", days=1)
         begin, end = now - timedelta(days=7), now + timedelta(days=1)
         seconds, result = best(lambda: store.cache_events_by(begin, end, "cause"), args.rounds)
         rows.append(("**fleet by cause, 7 days, one fresh run judged on read**",
