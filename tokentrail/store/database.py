@@ -325,6 +325,9 @@ class Store:
             return len(dirty)
         session = self.engine_session()
         try:
+            # Background work: one thread, at the lowest priority, so that the
+            # collector's decoding and inserts keep the cores they need.
+            session.set({"max_threads": "1", "os_threads_nice_value_query": "19"})
             text = {k: str(v) for k, v in params.items()}
             out, _ = session.query(ces.refresh_dirty_select().encode(), "JSONEachRow", text)
             dirty = [json.loads(line) for line in out.splitlines() if line]
