@@ -7,7 +7,8 @@ are those of docs/facts.md §1 (see :mod:`.cache_events_rules`).
 How a call is judged
 --------------------
 For each call ``c`` the query looks at the run's previous calls (the last
-:data:`PRIORS` of them, enough for any cache that can still be alive between calls):
+:data:`PRIORS` of them: a revert, or calls that cached nothing in between, are found
+within that many):
 
 * ``p``: the most recent earlier call that cached anything (read + written > 0). What
   it cached is what the run had; ``c`` should read it, up to ``c``'s own size.
@@ -187,9 +188,8 @@ def _select_items(stage: str) -> list[str]:
 def _nest(stages: list[str], source: str, prune: bool = True) -> str:
     """Each stage is a ``SELECT … FROM {}`` over the previous one; the first reads
     ``source``. A stage's ``*`` becomes the list of the earlier columns that it or a
-    later stage names: ClickHouse's analyzer plans every column of every level, so
-    carrying only what is used keeps planning (most of the time of a one-run query)
-    short. Subquery boundaries keep each stage's aliases small, as ClickHouse inlines
+    later stage names, so levels stay narrow (the analyzer plans every column of every
+    level). Subquery boundaries keep each stage's aliases small, as ClickHouse inlines
     an alias wherever it is used."""
     available: list[str] = []
     sql = source
