@@ -75,3 +75,10 @@ def send(otlp, calls: list[Call]) -> list[Call]:
 
 def findings(store, kind: str, **settings) -> list[dict]:
     return store.insights(START, END, kinds=[kind], **settings)
+
+
+def only(rows: list[dict], **match) -> dict:
+    """The one finding whose columns equal ``match``; fails naming what was there."""
+    hits = [r for r in rows if all(r[k] == v for k, v in match.items())]
+    assert len(hits) == 1, f"expected one finding with {match}, got {rows}"
+    return hits[0]

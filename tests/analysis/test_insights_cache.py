@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from tests.analysis.insights_agents import Call, cost, findings, price, send
+from tests.analysis.insights_agents import Call, cost, findings, only, price, send
 
 REL = 1e-9
 
@@ -23,11 +23,6 @@ def store(shared_store):
 def otlp(shared_otlp):
     return shared_otlp
 
-
-def _only(rows, **match):
-    hits = [r for r in rows if all(r[k] == v for k, v in match.items())]
-    assert len(hits) == 1, f"expected one finding with {match}, got {rows}"
-    return hits[0]
 
 
 def test_uncached_prefix_the_seed_case(store, otlp):
@@ -47,7 +42,7 @@ def test_uncached_prefix_the_seed_case(store, otlp):
     send(otlp, seed + cached + small + slow)
 
     rows = findings(store, "uncached_prefix")
-    finding = _only(rows, service_name="prefix")
+    finding = only(rows, service_name="prefix")
     assert finding["scope"] == "run" and finding["run_ids"] == ["seed"]
     assert finding["model"] == model and finding["calls"] == turns
     assert finding["confidence"] == "estimated"
@@ -79,7 +74,7 @@ def test_growing_uncached_input(store, otlp):
             for k in range(1, 8)]
     send(otlp, grow + flat)
 
-    finding = _only(findings(store, "growing_uncached_input"), service_name="growing")
+    finding = only(findings(store, "growing_uncached_input"), service_name="growing")
     assert finding["run_ids"] == ["grow"] and finding["scope"] == "run"
     actual = sum(cost(c) for c in grow)
     alt = 0.0
@@ -151,7 +146,7 @@ def test_unread_cache_writes(store, otlp):
 
     rows = findings(store, "unread_cache_writes")
     assert "chat" not in {r["service_name"] for r in rows}
-    finding = _only(rows, service_name="nightly")
+    finding = only(rows, service_name="nightly")
     actual = sum(cost(c) for c in jobs)
     alt = sum(price(model, uncached=c.uncached + c.w1, output=c.output) for c in jobs)
     assert finding["calls"] == 5

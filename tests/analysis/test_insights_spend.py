@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis.insights_agents import BATCH, END, START, Call, cost, findings, price, send
+from tests.analysis.insights_agents import (
+    BATCH,
+    END,
+    START,
+    Call,
+    cost,
+    findings,
+    only,
+    price,
+    send,
+)
 
 REL = 1e-9
 
@@ -21,11 +31,6 @@ def store(shared_store):
 def otlp(shared_otlp):
     return shared_otlp
 
-
-def _only(rows, **match):
-    hits = [r for r in rows if all(r[k] == v for k, v in match.items())]
-    assert len(hits) == 1, f"expected one finding with {match}, got {rows}"
-    return hits[0]
 
 
 def test_batch_candidate(store, otlp):
@@ -91,7 +96,7 @@ def test_context_growth(store, otlp):
                   service="research") for k in range(1, 5)]
     send(otlp, long_run + short)
 
-    finding = _only(findings(store, "context_growth"), service_name="research")
+    finding = only(findings(store, "context_growth"), service_name="research")
     assert finding["run_ids"] == ["long"]
     # Compaction to 10k tokens after the first call over 100k (turn 3, 105k): every later
     # call carries 95k fewer tokens, all of them cache reads; the summarising call reads
