@@ -16,6 +16,14 @@ if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get 
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+# The browser tests (tests/browser) drive Debian's chromium through Debian's chromedriver,
+# built from the same source package, so the two always match; no browser download.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } \
+        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing chromium and chromium-driver (Debian packages)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 make_venv() {  # make_venv DIR PIP-ARGS...
     local dir=$1; shift
     [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"
