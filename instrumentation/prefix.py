@@ -109,6 +109,8 @@ def prefix_attributes(tools: Blocks, system: Blocks, thread: Thread | None, para
     }
     if automatic:
         attrs[at.CACHE_AUTOMATIC] = True
+    if thread is not None and thread.large.entries:
+        attrs[sc.PREFIX_LARGE_BLOCKS] = thread.large.attribute(head_blocks, thread.cum_blocks)
     return attrs
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from .fields import get
 from .fingerprint import Blocks, message_fingerprint, message_marks, response_fingerprint
+from .large_blocks import LARGE_BLOCK_TOKENS, LargeBlocks
 from .runs import Run
 
 RECHECK = 4  # trailing messages whose cache_control markers are re-read each call
@@ -67,7 +68,7 @@ class Response:
 
 
 class Thread:
-    __slots__ = ("cum_blocks", "cum_tokens", "fps", "marked", "messages", "response",
+    __slots__ = ("cum_blocks", "cum_tokens", "fps", "large", "marked", "messages", "response",
                  "response_id", "run")
 
     def __init__(self, run: Run) -> None:
@@ -77,6 +78,7 @@ class Thread:
         self.cum_tokens: list[int] = []
         self.cum_blocks: list[int] = []
         self.marked: set[int] = set()
+        self.large = LargeBlocks()  # blocks of >= LARGE_BLOCK_TOKENS anywhere (large_blocks.py)
         self.response: Response | None = None
         self.response_id: str | None = None
 
@@ -87,6 +89,7 @@ class Thread:
         other.cum_tokens = list(self.cum_tokens)
         other.cum_blocks = list(self.cum_blocks)
         other.marked = set(self.marked)
+        other.large = self.large.copy()
         return other
 
 
@@ -173,6 +176,7 @@ def extend(thread: Thread, messages: list[Any], shared: int,
         # lists (``messages``/``fps`` only ever grow in place, see LastCall).
         thread.messages = thread.messages[:shared]
         thread.fps = thread.fps[:shared]
+        thread.large.truncate(shared, thread.fps)
     fps, cum_tokens, cum_blocks, marked = (thread.fps, thread.cum_tokens, thread.cum_blocks,
                                            thread.marked)
     del cum_tokens[shared:], cum_blocks[shared:]
@@ -200,5 +204,7 @@ def extend(thread: Thread, messages: list[Any], shared: int,
         cum_blocks.append(blocks)
         if fp.marks:
             marked.add(i)
+        if fp.tokens >= LARGE_BLOCK_TOKENS:
+            thread.large.add(i, fp)
     # Append only the new messages (O(new), no copy of the whole conversation).
     thread.messages.extend(islice(messages, shared, None))

@@ -57,6 +57,10 @@ PREFIX_BLOCK_COUNT = "tokentrail.prefix.block_count"
 PREFIX_TOKENS = "tokentrail.prefix.tokens"  # estimated tokens of the whole prefix
 CACHE_BREAKPOINT_TOKENS = "tokentrail.cache.breakpoint_tokens"  # int array, per breakpoint
 CACHE_AUTOMATIC = "tokentrail.cache.automatic"  # bool: top-level cache_control
+# Message blocks of >= 4096 estimated tokens anywhere in the prefix, the largest 16, as
+# "hash:position:tokens" comma-joined (instrumentation/large_blocks.py): what the block
+# window above cannot show of a big tool result sent many turns ago.
+PREFIX_LARGE_BLOCKS = "tokentrail.prefix.large_blocks"
 # What changed against the previous call of the same run, found in-process (where the
 # contents are), so that only positions leave the process.
 CHANGE_LEVEL = "tokentrail.prefix.change.level"  # model|tools|system|params|messages|none
