@@ -127,6 +127,19 @@ def _array(attrs: str, name: str, element: str) -> str:
             f"JSONExtract({value}, 'Array({element})'), {parts})")
 
 
+LARGE_BLOCKS_TYPE = "Array(Tuple(hash String, position UInt32, tokens UInt32))"
+
+
+def _large_blocks(attrs: str) -> str:
+    """SQL: ``tokentrail.prefix.large_blocks`` ("hash:position:tokens", comma-joined;
+    instrumentation/large_blocks.py) as an array of named tuples."""
+    value = f"{attrs}['{sc.PREFIX_LARGE_BLOCKS}']"
+    parts = (f"arrayMap(p -> (p[1], toUInt32OrZero(p[2]), toUInt32OrZero(p[3])), "
+             f"arrayMap(x -> splitByChar(':', x), splitByChar(',', {value})))")
+    typed = f"'{LARGE_BLOCKS_TYPE}'"
+    return f"if({value} = '', CAST([], {typed}), CAST({parts}, {typed}))"
+
+
 def _uint(attrs: str, names: tuple[str, ...]) -> str:
     return f"toInt64OrZero({_first(attrs, names)})"
 
@@ -213,7 +226,8 @@ SELECT
     lower({a}['{sc.REQUEST_SPEED}']) AS speed,
     lower({a}['{sc.REQUEST_INFERENCE_GEO}']) AS inference_geo,
     toUInt32OrZero({a}['{sc.USAGE_WEB_SEARCH_REQUESTS}']) AS web_search_requests,
-    toUInt32OrZero({a}['{sc.USAGE_WEB_FETCH_REQUESTS}']) AS web_fetch_requests
+    toUInt32OrZero({a}['{sc.USAGE_WEB_FETCH_REQUESTS}']) AS web_fetch_requests,
+    {_large_blocks(a)} AS prefix_large_blocks
 FROM {{otel_traces}}
 WHERE ({disjoint}
        OR lower({_first(a, PROVIDER_ATTRS)}) = 'anthropic'

@@ -366,6 +366,7 @@ LLM_CALL_REPORTS = Table(
     web_search_requests UInt32,
     web_fetch_requests UInt32,
     prefix_change_hint LowCardinality(String),
+    prefix_large_blocks Array(Tuple(hash String, position UInt32, tokens UInt32)),
     """ + cache_events_store.projection_definition(),
     engine="ReplacingMergeTree",
     engine_args="source_rank",
