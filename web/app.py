@@ -9,7 +9,7 @@ import tokentrail
 from tokentrail.store import Store
 from tokentrail.web import formatting
 from tokentrail.web.dependencies import HERE, templates
-from tokentrail.web.routers import health, runs
+from tokentrail.web.routers import call_page, health, run_page, runs
 from tokentrail.web.security import TokenMiddleware
 
 
@@ -20,6 +20,8 @@ def create_app(store: Store, *, token: str | None = None) -> FastAPI:
     formatting.register(templates.env)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(runs.router)
+    app.include_router(run_page.router)
+    app.include_router(call_page.router)
     app.include_router(health.router)
     if token:
         app.add_middleware(TokenMiddleware, token=token)

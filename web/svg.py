@@ -242,3 +242,20 @@ def step_points(xs: Sequence[float], ys: Sequence[float | None],
         points.append((cx - half_band, cy))
         points.append((cx + half_band, cy))
     return points
+
+
+def duration(seconds: float | None) -> str:
+    """850 ms, 4.2 s, 2m 05s, 1h 02m; None -> '-' (axis and table labels of times)."""
+    if seconds is None:
+        return "-"
+    if seconds < 0:
+        return "-" + duration(-seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return _trim(f"{seconds:.1f}") + " s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"

@@ -105,3 +105,11 @@ def test_line_path_breaks_at_missing_values():
 
 def test_step_points_span_each_band():
     assert svg.step_points([10, 30], [5, None], 4) == [(6, 5), (14, 5), (26, None), (34, None)]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, "-"), (0.85, "850 ms"), (4.2, "4.2 s"), (12, "12 s"), (125, "2m 05s"),
+    (3720, "1h 02m"), (-4.2, "-4.2 s"),
+])
+def test_durations(seconds, text):
+    assert svg.duration(seconds) == text
