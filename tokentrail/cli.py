@@ -184,6 +184,54 @@ def emulator(host: str, port: int, scenario: Path | None, default_min_cache_toke
     serve_emulator(host=host, port=port, scenario=scenario, log_level=log_level, **options)
 
 
+@cli.command()
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the demo's store in DIR [default: a temporary directory, deleted "
+                   "when the demo ends].")
+@click.option("--ui-port", type=int, default=None,
+              help="Web UI port [8765, or a free one if taken; 0: any free port].")
+@click.option("--otlp-http-port", type=int, default=None,
+              help="OTLP/HTTP port [4318, or a free one if taken; 0: any free port].")
+@click.option("--sql-port", type=int, default=None,
+              help="SQL interface port [8123, or a free one if taken; 0: any free port].")
+@click.option("--open/--no-open", "open_browser", default=True, show_default=True,
+              help="Open the UI in a browser, when there is a graphical one.")
+@click.option("--keep-running/--exit", "keep_running", default=True, show_default=True,
+              help="Keep serving after the agents finish (until Ctrl-C), or stop and exit.")
+@click.option("--json", "as_json", is_flag=True,
+              help="End with one JSON line: the UI address, the run ids, calls, seconds.")
+def demo(data: Path | None, ui_port: int | None, otlp_http_port: int | None,
+         sql_port: int | None, open_browser: bool, keep_running: bool, as_json: bool) -> None:
+    """See tokentrail work, with no API key: serve, the emulator, and agents that show
+    each kind of cache miss and saving.
+
+    Starts `tokentrail serve` on a throw-away store and the Anthropic API emulator, runs
+    nine agents through the real anthropic SDK with `import tokentrail.auto` (each named
+    for what it teaches), and prints the UI's address and what to look at first. Takes
+    well under a minute. Needs `pip install 'tokentrail[demo]'`.
+    """
+    import signal
+
+    from tokentrail.demo.runner import DemoError, DemoOptions, result_json, run_demo
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)  # stop serve and clean up, as on Ctrl-C
+    options = DemoOptions(data=data, ui_port=ui_port, otlp_http_port=otlp_http_port,
+                          sql_port=sql_port, open_browser=open_browser,
+                          keep_running=keep_running)
+    try:
+        result = run_demo(options, say=lambda line: click.echo(line))
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("tokentrail demo: stopped", err=True)
+        return
+    if as_json:
+        click.echo(result_json(result))
+
+
 @cli.group(name="import")
 def import_() -> None:
     """Import data that other tools wrote to disk."""
