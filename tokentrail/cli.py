@@ -232,6 +232,24 @@ def demo(data: Path | None, ui_port: int | None, otlp_http_port: int | None,
         click.echo(result_json(result))
 
 
+@cli.command()
+@store_options
+@click.option("--endpoint", metavar="URL", default=None,
+              help="The OTLP/HTTP traces endpoint to try [default: where tokentrail.auto "
+                   "sends, from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else "
+                   "http://127.0.0.1:4318/v1/traces].")
+def doctor(data: Path | None, clickhouse: str | None, endpoint: str | None) -> None:
+    """Check the install and say what to fix: the store is writable, serve's ports are
+    free (or serve is running), the anthropic SDK is a supported version, the exporter
+    endpoint accepts traces. Exit code 1 when something is wrong."""
+    from tokentrail.doctor import FAIL, report, run_checks
+
+    checks = run_checks(_settings(data=data, clickhouse=clickhouse), endpoint)
+    click.echo(report(checks), nl=False)
+    if any(c.status == FAIL for c in checks):
+        sys.exit(1)
+
+
 @cli.group(name="import")
 def import_() -> None:
     """Import data that other tools wrote to disk."""

@@ -7,12 +7,14 @@ against the emulator and ``import tokentrail.auto`` exporting to
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the demo sets it, and ``OTEL_SERVICE_NAME`` to the
 agent's name). A process per agent, because ``tokentrail.auto`` sets up the process's
 global tracer provider with its service name, and each agent keeps its own virtual clock
-(:mod:`.clock`). The spans are flushed when the process exits.
+(:mod:`.clock`). The spans are flushed when the process exits. With ``--wait-for-go``
+the process is started early, imports everything, and waits for a line on stdin.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import anthropic
@@ -56,7 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_ids", nargs="+")
     parser.add_argument("--start", type=float, default=None,
                         help="Where the agent's clock starts, seconds since the epoch.")
+    parser.add_argument("--wait-for-go", action="store_true",
+                        help="Start only once a line arrives on stdin (imports are done "
+                             "while serve starts); end quietly at EOF.")
     args = parser.parse_args(argv)
+    if args.wait_for_go and not sys.stdin.readline():
+        return  # the demo was stopped before this agent's turn
     clock = VirtualClock(args.start if args.start is not None else time.time())
     clock.install()
     demo = AGENTS[args.agent]

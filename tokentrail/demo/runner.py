@@ -175,13 +175,20 @@ class _Serve:
 
 def _agent_process(name: str, run_ids: list[str], emulator: str, otlp: str,
                    start: float) -> subprocess.Popen:
+    """An agent's process, started early: it imports, then waits for :func:`_go`."""
     env = _clean_env({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp, "OTEL_SERVICE_NAME": name,
                       "OTEL_BSP_SCHEDULE_DELAY": "500"})  # spans arrive while it runs
     return subprocess.Popen(
         [sys.executable, "-m", "tokentrail.demo.agent_process", emulator, name, *run_ids,
-         "--start", f"{start:.3f}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True)
+         "--start", f"{start:.3f}", "--wait-for-go"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env, start_new_session=True)
+
+
+def _go(proc: subprocess.Popen) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.close()
 
 
 def _await(procs: dict[str, subprocess.Popen], say: Callable[[str], None],
@@ -250,59 +257,58 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> DemoRe
             say(f"note: {note}")
         where = "a temporary store" if options.data is None else str(data)
         say(f"tokentrail demo: starting serve on {where}")
-        serve = _Serve(data, host, ports, scratch / "serve.log")
-        procs: dict[str, subprocess.Popen] = {}
-        try:
-            serve.wait_ready(WAIT_SECONDS)
-            say(f"UI: {serve.ui}  (the runs appear as the agents make their calls)")
-            if options.open_browser and _browser_available():
-                webbrowser.open(serve.ui)
-            scenario = Scenario(rules=[Rule(Reply(text="category: billing"),
-                                            contains=CLASSIFY)])
-            with running_emulator(scenario=scenario) as emu:
-                now = time.time()
-                starts = {name: now - DEMO_SPAN + i * STAGGER for i, name in enumerate(ORDER)}
+        scenario = Scenario(rules=[Rule(Reply(text="category: billing"), contains=CLASSIFY)])
+        with running_emulator(scenario=scenario) as emu:
+            serve = _Serve(data, host, ports, scratch / "serve.log")
+            now = time.time()
+            procs = {name: _agent_process(name, runs[name], emu.base_url, serve.otlp,
+                                          now - DEMO_SPAN + i * STAGGER)
+                     for i, name in enumerate(ORDER)}
+            try:
+                serve.wait_ready(WAIT_SECONDS)
+                say(f"UI: {serve.ui}  (the runs appear as the agents make their calls)")
+                if options.open_browser and _browser_available():
+                    webbrowser.open(serve.ui)
                 deadline = time.monotonic() + WAIT_SECONDS
                 say(f"running {len(ORDER)} agents (the real anthropic SDK, "
                     "import tokentrail.auto, the emulator as the API):")
-                together = [n for n in ORDER if not AGENTS[n].alone]
-                procs = {n: _agent_process(n, runs[n], emu.base_url, serve.otlp, starts[n])
-                         for n in together}
-                _await(procs, say, deadline)
-                for name in (n for n in ORDER if AGENTS[n].alone):
-                    procs[name] = _agent_process(name, runs[name], emu.base_url, serve.otlp,
-                                                 starts[name])
-                    _await({name: procs[name]}, say, deadline)
+                # together, except the one that moves the emulator's clock: then alone
+                for group in ([n for n in ORDER if not AGENTS[n].alone],
+                              [n for n in ORDER if AGENTS[n].alone]):
+                    for name in group:
+                        _go(procs[name])
+                    _await({name: procs[name] for name in group}, say, deadline)
                 calls = _answered(emu)
-            top = [r for ids in runs.values() for r in ids]
-            stored = -1
-            while stored != calls:
-                stored = serve.stored_calls(top)
-                if time.monotonic() > deadline:
-                    raise DemoError(f"{stored} of {calls} calls reached the store within "
-                                    f"{WAIT_SECONDS} s:\n{serve.log_tail()}")
-                time.sleep(0.2)
-            result = DemoResult(serve.ui, runs, calls, time.monotonic() - began, notes)
-            _print_guide(result, serve, say)
-            if options.keep_running:
-                after = "" if options.data else " (then the temporary store is deleted)"
-                say(f"Serving until Ctrl-C{after}.")
-                while serve.proc.poll() is None:
-                    time.sleep(0.5)
-                raise DemoError(f"tokentrail serve exited:\n{serve.log_tail()}")
-            return result
-        finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
+                top = [r for ids in runs.values() for r in ids]
+                stored = -1
+                while stored != calls:
+                    stored = serve.stored_calls(top)
+                    if time.monotonic() > deadline:
+                        raise DemoError(f"{stored} of {calls} calls reached the store within "
+                                        f"{WAIT_SECONDS} s:\n{serve.log_tail()}")
+                    time.sleep(0.2)
+                result = DemoResult(serve.ui, runs, calls, time.monotonic() - began, notes)
+                _print_guide(result, serve, emu.base_url, say)
+                if options.keep_running:
+                    after = "" if options.data else " (then the temporary store is deleted)"
+                    say(f"Serving until Ctrl-C{after}.")
+                    while serve.proc.poll() is None:
+                        time.sleep(0.5)
+                    raise DemoError(f"tokentrail serve exited:\n{serve.log_tail()}")
+                return result
+            finally:
+                for proc in procs.values():
+                    if proc.poll() is None:
+                        proc.kill()
                     proc.wait()
-            code = serve.stop()
-            if code not in (0, None) and sys.exc_info()[0] is None:
-                raise DemoError(f"tokentrail serve stopped with exit code {code}:\n"
-                                f"{serve.log_tail()}")
+                code = serve.stop()
+                if code not in (0, None) and sys.exc_info()[0] is None:
+                    raise DemoError(f"tokentrail serve stopped with exit code {code}:\n"
+                                    f"{serve.log_tail()}")
 
 
-def _print_guide(result: DemoResult, serve: _Serve, say: Callable[[str], None]) -> None:
+def _print_guide(result: DemoResult, serve: _Serve, emulator: str,
+                 say: Callable[[str], None]) -> None:
     ui = result.ui
     first = result.runs[FIRST_LOOK][0]
     say("")
@@ -319,8 +325,9 @@ def _print_guide(result: DemoResult, serve: _Serve, say: Callable[[str], None]) 
         if name != FIRST_LOOK:
             say(f"  {name}: {AGENTS[name].teaches}")
             say(f"    {ui}/runs/{ids[0]}")
-    say(f"Your own agent: OTEL_EXPORTER_OTLP_ENDPOINT={serve.otlp} python your_agent.py "
-        "(with import tokentrail.auto)")
+    say("Your own agent (with import tokentrail.auto), no API key needed while this runs:")
+    say(f"  ANTHROPIC_BASE_URL={emulator} ANTHROPIC_API_KEY=sk-ant-any "
+        f"OTEL_EXPORTER_OTLP_ENDPOINT={serve.otlp} python your_agent.py")
     query = "SELECT run_name, count() AS calls, sum(cost_usd) FROM llm_calls GROUP BY run_name"
     say(f"SQL: curl '{serve.sql}/' --data-binary '{query}'")
 
