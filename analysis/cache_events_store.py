@@ -47,6 +47,10 @@ PROJECTION_COLUMNS = (
     "betas", "speed", "inference_geo", "web_search_requests", "web_fetch_requests",
 )
 
+# Columns the projection also holds for the web UI's run pages (tokentrail/store/
+# ui_reads.py, migration 7), which no cache rule reads.
+PROJECTION_EXTRA_COLUMNS = ("stop_reason", "run_name", "parent_run_id")
+
 STORED = "cache_events_stored"
 RUN_INSERTS = "cache_run_inserts"
 RUN_STATE = "cache_event_runs"
@@ -57,8 +61,8 @@ STORED_COLUMNS = (*OUTPUT_COLUMNS, "version", "is_deleted")
 
 def projection_definition() -> str:
     """The ``PROJECTION`` clause of ``llm_call_reports``."""
-    return (f"PROJECTION {PROJECTION} (SELECT {', '.join(PROJECTION_COLUMNS)} "
-            "ORDER BY run_id, timestamp)")
+    columns = ", ".join((*PROJECTION_COLUMNS, *PROJECTION_EXTRA_COLUMNS))
+    return f"PROJECTION {PROJECTION} (SELECT {columns} ORDER BY run_id, timestamp)"
 
 
 def stored_columns_ddl() -> str:
@@ -68,12 +72,14 @@ def stored_columns_ddl() -> str:
     return ",\n".join(lines)
 
 
-def run_calls_select(run_filter: str) -> str:
+def run_calls_select(run_filter: str, extra: tuple[str, ...] = ()) -> str:
     """The calls of the runs that ``run_filter`` (a condition on ``run_id``) selects, one
     row per call as in ``llm_calls``, read from :data:`PROJECTION`. Window functions,
     not ORDER BY ... LIMIT BY: an ORDER BY makes ClickHouse try to read the table in
-    its own order and pass over the projection (measured: a scan of every granule)."""
-    columns = ", ".join(PROJECTION_COLUMNS)
+    its own order and pass over the projection (measured: a scan of every granule).
+    ``extra``: more columns of ``llm_call_reports`` (the web UI's, tokentrail/store/
+    ui_reads.py; the projection holds those of :data:`PROJECTION_EXTRA_COLUMNS`)."""
+    columns = ", ".join((*PROJECTION_COLUMNS, *extra))
     return f"""(
 SELECT * EXCEPT (family_rank, top_family, report_rank)
 FROM (

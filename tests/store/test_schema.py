@@ -219,13 +219,11 @@ def test_cluster_rendering_is_parsed_by_the_engine(store):
         store.query("SELECT formatQuery({q:String})", {"q": "CREATE TABLE x ON CLUSTER"})
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="0.1.0's llm_calls view: double-distributed IN subquery is denied")
 def test_every_view_reads_on_a_cluster_of_two_shards(tmp_path):
     """On a cluster of two shards every view must read through the Distributed tables.
-    0.1.0's llm_calls uses `IN (SELECT … FROM llm_call_reports)`, a Distributed table
+    0.1.0's llm_calls used `IN (SELECT … FROM llm_call_reports)`, a Distributed table
     inside a query on one, which ClickHouse refuses on more than one shard
-    (distributed_product_mode = 'deny'): a migration has to re-create it with GLOBAL IN.
+    (distributed_product_mode = 'deny'); migration 7 re-created it with GLOBAL IN.
     (Both shards are this chDB, so rows read double: only whether a view reads counts.)"""
     store = Store(LocalCluster(cluster_client(tmp_path, "prod", shards=2)))
     try:

@@ -377,6 +377,95 @@ class Store:
         row = self.query(sql, wi.parameters(start, end, run=run, service=service, **settings))[0]
         return {"scenario": scenario, **row}
 
+    # --- the web UI's reads (tokentrail.store.ui_reads; SQL there) ------------
+
+    def run_list(self, *, start: Any = None, end: Any = None, service: str | None = None,
+                 model: str | None = None, has_events: bool | None = None,
+                 sort: str = "recent", limit: int = 50, offset: int = 0,
+                 ) -> tuple[list[dict[str, Any]], int]:
+        """A page of runs (started in [start, end), filtered, newest or costliest first)
+        and how many runs match; see :func:`tokentrail.store.ui_reads.run_list`."""
+        from tokentrail.store import ui_reads
+
+        return ui_reads.run_list(self, start=start, end=end, service=service, model=model,
+                                 has_events=has_events, sort=sort, limit=limit,
+                                 offset=offset)
+
+    def refresh_run_rollup(self, *, margin_seconds: float = 5.0, max_runs: int = 500) -> int:
+        """One pass of keeping ``run_rollup`` current (``serve`` runs it after each
+        cache-events pass): roll up to ``max_runs`` runs that received rows since they
+        were rolled up, or were rolled up at older prices. Returns how many it rolled up."""
+        from tokentrail.analysis.cache_events import QUERY_SETTINGS
+        from tokentrail.store import run_rollup as rr
+
+        return self.background_pass(
+            rr.refresh_dirty_select(),
+            {"limit": max_runs, "margin_ms": int(margin_seconds * 1000)},
+            [(rr.refresh_insert_rows(), QUERY_SETTINGS), (rr.refresh_insert_tombstones(), {}),
+             (rr.refresh_mark_runs(), {})],
+            carried=("horizon", "price_load"))
+
+    def background_pass(self, dirty_select: str, params: dict[str, Any],
+                        statements: Sequence[tuple[str, dict[str, Any]]],
+                        carried: Sequence[str]) -> int:
+        """One pass of a keeper of a derived table: ``dirty_select`` (with ``params``)
+        names the runs to redo (``run_id``) and values every row carries alike
+        (``carried``); each of ``statements`` (SQL, settings) then runs with ``runs``,
+        ``version`` and those values. Returns how many runs it redid.
+
+        On the embedded store the pass runs on an engine session of its own, one
+        thread at the lowest priority, so the collector's inserts (on the store's
+        client, which serialises its calls) never wait for it and keep the cores."""
+        if not self.is_embedded:
+            dirty = self.query(dirty_select, params)
+            if dirty:
+                values = {"runs": [r["run_id"] for r in dirty], "version": time.time_ns(),
+                          **{k: dirty[0][k] for k in carried}}
+                for sql, settings in statements:
+                    self.client.command(sql, parameters=values, settings=settings)
+            return len(dirty)
+        session = self.engine_session()
+        try:
+            session.set({"max_threads": "1", "os_threads_nice_value_query": "19"})
+            text = {k: str(v) for k, v in params.items()}
+            out, _ = session.query(dirty_select.encode(), "JSONEachRow", text)
+            dirty = [json.loads(line) for line in out.splitlines() if line]
+            if dirty:
+                runs = ",".join("'" + escape_parameter(r["run_id"]).replace("'", "\\'") + "'"
+                                for r in dirty)
+                text = {"runs": f"[{runs}]", "version": str(time.time_ns()),
+                        **{k: escape_parameter(str(dirty[0][k])) for k in carried}}
+                for sql, settings in statements:
+                    session.set({k: str(v) for k, v in settings.items()})
+                    session.query(sql.encode(), "TabSeparated", text)
+            return len(dirty)
+        finally:
+            session.close()
+
+    def filter_options(self) -> dict[str, list[str]]:
+        """The services and models the runs page filters by."""
+        from tokentrail.store import ui_reads
+
+        return ui_reads.filter_options(self)
+
+    def run_detail(self, run_id: str) -> dict[str, Any] | None:
+        """One run's timeline (run row, calls, events, summary, parent, children)."""
+        from tokentrail.store import ui_reads
+
+        return ui_reads.run_detail(self, run_id)
+
+    def call_detail(self, call_id: str) -> dict[str, Any] | None:
+        """One call's full row, the run's previous call and the call's cache events."""
+        from tokentrail.store import ui_reads
+
+        return ui_reads.call_detail(self, call_id)
+
+    def fleet(self, start: Any, end: Any) -> dict[str, Any]:
+        """The fleet page's aggregates over the days [start, end) touches."""
+        from tokentrail.store import ui_reads
+
+        return ui_reads.fleet(self, start, end)
+
     # --- the SQL interface (tokentrail.sql_http; the section at the end) -------
 
     def engine_session(self) -> EngineSession:

@@ -29,6 +29,7 @@ from tokentrail.analysis.pricing_sql import (
     priced_select,
     versions_select,
 )
+from tokentrail.store import run_rollup
 from tokentrail.store.normalize import (
     logs_to_calls_select,
     metrics_to_calls_select,
@@ -454,7 +455,7 @@ LLM_CALLS = View(
 SELECT * EXCEPT (source_rank, family_rank)
 FROM llm_call_reports FINAL
 WHERE family_rank = 0
-   OR (run_id, family_rank) IN (
+   OR (run_id, family_rank) GLOBAL IN (
         SELECT run_id, max(family_rank) FROM llm_call_reports
         WHERE family_rank > 0 GROUP BY run_id)"""),
 )
@@ -511,6 +512,30 @@ CACHE_EVENTS_STORED = Table(
 
 CACHE_EVENTS = View(name=cache_events_store.VIEW, select=cache_events_store.view_select())
 
+# The web UI's run rollup (tokentrail/store/run_rollup.py): per run, day, service, model
+# and source, the sums the runs and fleet pages read, kept by serve; and how far serve
+# rolled up each run, at which prices. Readers compute the runs not current on read.
+RUN_ROLLUP = Table(
+    name=run_rollup.TABLE,
+    columns=run_rollup.columns_ddl(),
+    engine="ReplacingMergeTree",
+    engine_args="version, is_deleted",
+    partition_by="toYYYYMM(day)",
+    order_by="(run_id, day, service_name, model, source)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
+RUN_ROLLUP_RUNS = Table(
+    name=run_rollup.RUN_STATE,
+    columns=run_rollup.state_columns_ddl(),
+    engine="ReplacingMergeTree",
+    engine_args="version",
+    order_by="(run_id)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
 # Insights (tokentrail/analysis/insights*.py): the findings of the last 30 days, judged
 # on read from llm_calls and cache_events, so always current and complete.
 INSIGHTS = View(name=insights.VIEW, select=insights.view_select())
@@ -541,6 +566,8 @@ LIVE_OBJECTS: tuple[Table | MaterializedView | View, ...] = (
     CACHE_EVENT_RUNS,
     CACHE_EVENTS_STORED,
     CACHE_EVENTS,
+    RUN_ROLLUP,
+    RUN_ROLLUP_RUNS,
     INSIGHTS,
 )
 

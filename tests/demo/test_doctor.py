@@ -1,0 +1,119 @@
+"""``tokentrail doctor``: every check fails for real (an unwritable store directory, a
+port another program holds, nothing listening at the exporter endpoint) and passes
+against a real ``tokentrail serve``."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import free_port
+from tests.integration.serve import serving
+from tokentrail.cli import cli
+from tokentrail.doctor import FAIL, OK, WARN, _version_tuple, check_sdk
+
+
+def doctor(*args: str, **env: str):
+    ports = {"TOKENTRAIL_OTLP_HTTP_PORT": str(free_port()),
+             "TOKENTRAIL_OTLP_GRPC_PORT": str(free_port()),
+             "TOKENTRAIL_UI_PORT": str(free_port()), "TOKENTRAIL_SQL_PORT": str(free_port())}
+    return CliRunner().invoke(cli, ["doctor", *args], env={**ports, **env})
+
+
+def lines_of(output: str, name: str) -> list[str]:
+    return [line for line in output.splitlines() if f" {name}: " in line]
+
+
+def test_unwritable_store_directory_is_a_problem(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = doctor("--data", str(blocker / "data"),
+                    "--endpoint", f"http://127.0.0.1:{free_port()}/v1/traces")
+    assert result.exit_code == 1, result.output
+    [store] = lines_of(result.output, "store")
+    assert store.startswith(f"{FAIL}  store: cannot write the embedded store at {blocker}")
+    assert "Not a directory" in store
+    assert "fix: use a writable directory: --data DIR" in result.output
+
+
+def test_writable_store_directory_is_fine(tmp_path: Path) -> None:
+    result = doctor("--data", str(tmp_path / "new" / "data"))
+    [store] = lines_of(result.output, "store")
+    assert store == f"  {OK}  store: embedded store {tmp_path / 'new' / 'data'} is writable"
+    assert (tmp_path / "new" / "data").is_dir()
+    assert list((tmp_path / "new" / "data").iterdir()) == []  # the probe file is gone
+
+
+def test_busy_port_is_a_problem(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = doctor("--data", str(tmp_path / "data"), TOKENTRAIL_UI_PORT=str(port))
+    assert result.exit_code == 1, result.output
+    [ports] = lines_of(result.output, "ports")
+    assert ports == (f"{FAIL}  ports: port {port} (UI) on 127.0.0.1 is taken by another "
+                     "program")
+    assert "--ui-port N or TOKENTRAIL_UI_PORT=N" in result.output
+
+
+def test_unreachable_endpoint_is_a_problem(tmp_path: Path) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
+    result = doctor("--data", str(tmp_path / "data"), "--endpoint", endpoint)
+    assert result.exit_code == 1, result.output
+    [line] = lines_of(result.output, "exporter endpoint")
+    assert line.startswith(f"{FAIL}  exporter endpoint: nothing answers at {endpoint}")
+    assert "start `tokentrail serve`" in result.output
+
+
+@pytest.mark.integration
+def test_all_fine_against_a_running_serve(tmp_path: Path) -> None:
+    """serve holds the ports (that is fine), its collector accepts the empty export."""
+    with serving(tmp_path / "serve-data") as server:
+        result = doctor("--data", str(tmp_path / "other"),
+                        TOKENTRAIL_OTLP_HTTP_PORT=str(server.otlp_port),
+                        TOKENTRAIL_OTLP_GRPC_PORT=str(server.grpc_port),
+                        TOKENTRAIL_UI_PORT=str(server.ui_port),
+                        TOKENTRAIL_SQL_PORT=str(server.sql_port),
+                        OTEL_EXPORTER_OTLP_ENDPOINT=server.otlp)
+    assert result.exit_code == 0, result.output
+    assert f"tokentrail serve is running on 127.0.0.1 (UI on port {server.ui_port})" in (
+        result.output)
+    assert f"exporter endpoint: {server.otlp}/v1/traces accepts OTLP/HTTP traces" in (
+        result.output)
+    assert result.output.endswith("no problems found\n")
+
+
+@pytest.mark.integration
+def test_endpoint_with_an_ingest_token_says_which_header(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TOKENTRAIL_INGEST_TOKEN", "sekret")  # serve's, not the agent's
+    with serving(tmp_path / "data") as server:
+        refused = doctor("--data", str(tmp_path / "x"), "--endpoint", f"{server.otlp}/v1/traces")
+        accepted = doctor("--data", str(tmp_path / "x"), "--endpoint",
+                          f"{server.otlp}/v1/traces",
+                          OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20sekret")
+    assert refused.exit_code == 1 and "it wants a token" in refused.output
+    assert "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>" in refused.output
+    [line] = lines_of(accepted.output, "exporter endpoint")
+    assert line.strip().startswith(f"{OK}  exporter endpoint:")
+
+
+def test_sdk_version_range(monkeypatch) -> None:
+    """The range, on version strings: installing every anthropic release here is not
+    possible, so the installed version is replaced (the one stand-in in this module)."""
+    assert _version_tuple("0.40.1") == (0, 40) and _version_tuple("2.15.0rc1") == (2, 15)
+    from importlib import metadata
+
+    for version, status in (("0.39.0", FAIL), ("0.40.0", OK), ("2.15.0", OK),
+                            ("3.0.0", FAIL)):
+        monkeypatch.setattr(metadata, "version", lambda name, v=version: v)
+        assert check_sdk().status == status, version
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert check_sdk().status == WARN

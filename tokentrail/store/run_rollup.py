@@ -1,0 +1,201 @@
+"""Run rollup rows: per run, UTC day, service, model and source, what the web UI's
+runs and fleet pages add up (calls, token buckets, cost, cache events).
+
+A row is computed from the run-ordered projection of ``llm_call_reports`` and the
+``cache_events`` view, with llm_calls' rules (one report per call, one Claude Code
+family per run) and prices (tokentrail/analysis/pricing_sql.py). Computing them for
+every run on each page view means judging and pricing every call (seconds at 10M
+calls), so ``serve`` keeps them in :data:`TABLE` with the same mechanism as
+``cache_events_stored`` (tokentrail/analysis/cache_events_store.py): a pass every few
+seconds takes the runs that received rows since they were rolled up
+(``cache_run_inserts``, filled at insert time by every ingest path) or were rolled up
+at older prices, rewrites their rows and records them in :data:`RUN_STATE`. Readers
+(:func:`rows_select`) take the stored rows of the other runs and compute these runs'
+rows on read, deciding once per query which runs are which, so a page is complete
+and exact whatever wrote the store and whether or not ``serve`` kept up.
+
+Every query here is built from constants; values are query parameters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tokentrail.analysis.cache_events_store import VIEW as EVENTS_VIEW
+from tokentrail.analysis.cache_events_store import priced, run_calls_select
+
+if TYPE_CHECKING:
+    from tokentrail.store.database import Store
+
+TABLE = "run_rollup"
+RUN_STATE = "run_rollup_runs"
+RUN_INSERTS = "cache_run_inserts"  # when each run last received rows (migration 3)
+PRICE_LOADS = "model_price_slots"  # the price loads; costs are of the latest
+
+KEY_COLUMNS = ("run_id", "day", "service_name", "model", "source")
+"""One rollup row per these."""
+
+VALUE_COLUMNS = (
+    "run_name", "parent_run_id", "calls", "input_tokens", "cache_read_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "cost_usd",
+    "unpriced_calls", "cost_uncached_usd", "events", "events_cost_usd", "unpriced_events",
+    "first_at", "last_at",
+)
+"""The rest of a rollup row. Costs are sums over the priced calls (events) only;
+``unpriced_*`` count the others, so a reader can say "no price" instead of a
+partial sum."""
+
+COLUMNS = (*KEY_COLUMNS, *VALUE_COLUMNS)
+
+
+def computed_select(run_filter: str) -> str:
+    """Rollup rows of the runs ``run_filter`` (a condition on ``run_id``) selects,
+    computed now."""
+    calls = priced(run_calls_select(run_filter, ("run_name", "parent_run_id")))
+    # Built from constants and the caller's condition, never from input.
+    return f"""
+SELECT
+    c.run_id AS run_id, toDate(c.timestamp) AS day, c.service_name AS service_name,
+    c.model AS model, c.source AS source,
+    anyIf(c.run_name, c.run_name != '') AS run_name,
+    anyIf(c.parent_run_id, c.parent_run_id != '') AS parent_run_id,
+    count() AS calls,
+    sum(c.input_tokens) AS input_tokens,
+    sum(c.cache_read_tokens) AS cache_read_tokens,
+    sum(c.cache_write_5m_tokens) AS cache_write_5m_tokens,
+    sum(c.cache_write_1h_tokens) AS cache_write_1h_tokens,
+    sum(c.output_tokens) AS output_tokens,
+    sum(ifNull(c.cost_usd, 0)) AS cost_usd,
+    countIf(c.cost_usd IS NULL) AS unpriced_calls,
+    sum(ifNull(c.cost_uncached_usd, 0)) AS cost_uncached_usd,
+    sum(e.events) AS events,
+    sum(e.events_cost_usd) AS events_cost_usd,
+    sum(e.unpriced_events) AS unpriced_events,
+    min(c.timestamp) AS first_at,
+    max(c.timestamp) AS last_at
+FROM {calls} AS c
+LEFT JOIN (
+    SELECT run_id, call_id, count() AS events,
+           sum(ifNull(extra_cost_usd, 0)) AS events_cost_usd,
+           countIf(extra_cost_usd IS NULL) AS unpriced_events
+    FROM {EVENTS_VIEW}
+    WHERE {run_filter}
+    GROUP BY run_id, call_id
+) AS e ON c.run_id = e.run_id AND c.call_id = e.call_id
+GROUP BY run_id, day, service_name, model, source"""  # noqa: S608
+
+
+TYPES = {
+    "run_id": "String", "day": "Date", "service_name": "LowCardinality(String)",
+    "model": "LowCardinality(String)", "source": "LowCardinality(String)",
+    "run_name": "String", "parent_run_id": "String", "calls": "UInt64",
+    "input_tokens": "UInt64", "cache_read_tokens": "UInt64",
+    "cache_write_5m_tokens": "UInt64", "cache_write_1h_tokens": "UInt64",
+    "output_tokens": "UInt64", "cost_usd": "Float64", "unpriced_calls": "UInt64",
+    "cost_uncached_usd": "Float64", "events": "UInt64", "events_cost_usd": "Float64",
+    "unpriced_events": "UInt64", "first_at": "DateTime64(9)", "last_at": "DateTime64(9)",
+}
+
+
+def columns_ddl() -> str:
+    """Column definitions of :data:`TABLE`: the rollup row, the pass's version and a
+    tombstone flag (ReplacingMergeTree(version, is_deleted), read FINAL)."""
+    return ",\n".join([f"{name} {TYPES[name]}" for name in COLUMNS]
+                      + ["version UInt64", "is_deleted UInt8"])
+
+
+def state_columns_ddl() -> str:
+    """Column definitions of :data:`RUN_STATE`: how far each run was rolled up, and at
+    which price load."""
+    return "run_id String,\nrolled_through DateTime64(3),\nprice_load UInt64,\nversion UInt64"
+
+
+def _dirty_select() -> str:
+    """Runs whose stored rows are not current: rows arrived after they were rolled up
+    (or they never were), or they were rolled up at other prices than the latest. No
+    JOIN: both sides are grouped by run, so it reads the same on a cluster."""
+    return f"""
+SELECT run_id, maxIf(at, kind = 0) AS last_insert
+FROM (
+    SELECT run_id, last_insert AS at, 0 AS kind, toUInt64(0) AS load, toUInt64(0) AS version
+    FROM {RUN_INSERTS}
+    UNION ALL
+    SELECT run_id, rolled_through, 1, price_load, version FROM {RUN_STATE}
+)
+GROUP BY run_id
+HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)
+    OR argMaxIf(load, version, kind = 1)
+       != (SELECT ifNull(max(load_id), 0) FROM {PRICE_LOADS})"""  # noqa: S608
+
+
+_COLUMN_LIST = ", ".join(COLUMNS)
+
+
+def rows_select(store: Store | None, run_filter: str | None) -> tuple[str, dict[str, Any]]:
+    """SQL of the rollup rows of the runs ``run_filter`` (a condition on ``run_id``;
+    None: every run) selects, and the parameters it needs besides the caller's: the
+    stored rows of runs that are current, the others' computed now. Which runs are
+    which is decided once per query (a scalar subquery, evaluated once and shared by
+    both branches), so a pass that completes meanwhile cannot drop a run from both."""
+    condition = f" AND ({run_filter})" if run_filter else ""
+    # Built from constants and the caller's condition, never from input.
+    sql = f"""
+WITH (SELECT groupArray(run_id) FROM ({_dirty_select()})) AS rolled_on_read
+SELECT {_COLUMN_LIST}
+FROM {TABLE} FINAL
+WHERE run_id NOT IN rolled_on_read{condition}
+UNION ALL
+SELECT {_COLUMN_LIST}
+FROM ({computed_select("run_id IN rolled_on_read" + condition)})"""  # noqa: S608
+    return sql, {}
+
+
+# --- keeping the table current (run by ``serve``: Store.refresh_run_rollup) ----------
+#
+# One pass, as for cache_events_stored: take up to {limit} runs that are not current
+# (oldest first); write their rows with a new version, and a tombstone for every row of
+# theirs stored before that this pass did not write again; record them as rolled up to
+# the earlier of their last insert and the horizon (the pass's start minus a margin:
+# rows become visible a moment after the insert that recorded their run), at the price
+# load the pass started with. Until the last statement the runs are not current, and
+# readers compute them on read.
+
+def refresh_dirty_select() -> str:
+    """Params: ``limit``, ``margin_ms``. The runs of one pass, the horizon (as text) and
+    the price load it rolls up at."""
+    return f"""
+SELECT run_id,
+       toString(now64(3) - toIntervalMillisecond({{margin_ms:UInt64}})) AS horizon,
+       (SELECT ifNull(max(load_id), 0) FROM {PRICE_LOADS}) AS price_load
+FROM ({_dirty_select()})
+ORDER BY last_insert, run_id
+LIMIT {{limit:UInt32}}"""  # noqa: S608
+
+
+def refresh_insert_rows() -> str:
+    """Params: ``runs`` (Array(String)), ``version``."""
+    return f"""
+INSERT INTO {TABLE} ({_COLUMN_LIST}, version, is_deleted)
+SELECT {_COLUMN_LIST}, {{version:UInt64}}, 0
+FROM ({computed_select("run_id IN {runs:Array(String)}")})"""  # noqa: S608
+
+
+def refresh_insert_tombstones() -> str:
+    """Params: ``runs``, ``version``: rows stored by an earlier pass that this one did
+    not write again (a run's last call of a day on a model, replaced)."""
+    return f"""
+INSERT INTO {TABLE} ({_COLUMN_LIST}, version, is_deleted)
+SELECT {_COLUMN_LIST}, {{version:UInt64}}, 1
+FROM {TABLE} FINAL
+WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
+
+
+def refresh_mark_runs() -> str:
+    """Params: ``runs``, ``horizon``, ``price_load``, ``version``."""
+    return f"""
+INSERT INTO {RUN_STATE} (run_id, rolled_through, price_load, version)
+SELECT run_id, least(max(last_insert), toDateTime64({{horizon:String}}, 3)),
+       {{price_load:UInt64}}, {{version:UInt64}}
+FROM {RUN_INSERTS}
+WHERE run_id IN {{runs:Array(String)}}
+GROUP BY run_id"""  # noqa: S608
