@@ -9,7 +9,7 @@ import tokentrail
 from tokentrail.store import Store
 from tokentrail.web import formatting
 from tokentrail.web.dependencies import HERE, templates
-from tokentrail.web.routers import call_page, health, run_page, runs
+from tokentrail.web.routers import call_page, fleet, health, insights, run_page, runs
 from tokentrail.web.security import TokenMiddleware
 
 
@@ -22,6 +22,8 @@ def create_app(store: Store, *, token: str | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(run_page.router)
     app.include_router(call_page.router)
+    app.include_router(fleet.router)
+    app.include_router(insights.router)
     app.include_router(health.router)
     if token:
         app.add_middleware(TokenMiddleware, token=token)

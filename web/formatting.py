@@ -1,8 +1,16 @@
-"""Jinja filters: numbers and times the way people read them."""
+"""Jinja filters: numbers, money and times the way people read them.
+
+Every filter returns plain text; Jinja2's autoescape escapes it like any other value,
+so nothing here may return markup.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
 
 
 def tokens(value: int | float | None) -> str:
@@ -22,6 +30,67 @@ def timestamp(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def day(value: datetime | Any | None) -> str:
+    """A day as ``YYYY-MM-DD`` (dates and datetimes alike)."""
+    if value is None:
+        return "-"
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
+def usd(value: float | None) -> str:
+    """Dollars with the precision small agent bills need: '$1,234.56', '$0.0423',
+    '$0.000012'; None (a model without a price) is 'unpriced'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unpriced"
+    value = float(value)
+    if value == 0:
+        return "$0"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        text = f"{magnitude:,.0f}"
+    elif magnitude >= 1:
+        text = f"{magnitude:,.2f}"
+    elif magnitude >= 0.01:
+        text = f"{magnitude:.4f}"
+    else:
+        text = f"{magnitude:.6f}"
+    return ("-$" if value < 0 else "$") + text
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    """A 0..1 ratio as a percentage; None (nothing to divide) is '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def count(value: int | float | None) -> str:
+    """An exact count with thousands separators."""
+    if value is None:
+        return "-"
+    return f"{int(value):,}"
+
+
+def query(params: Mapping[str, Any], **changes: Any) -> str:
+    """``?a=1&b=2``: the current query ``params`` with ``changes`` applied (None or ''
+    removes a parameter), for links that keep the page's filters (pager, sort)."""
+    merged = {**params, **changes}
+    items = [(k, v) for k, v in merged.items() if v is not None and v != ""]
+    return "?" + urlencode(items) if items else "?"
+
+
+def segment(value: Any) -> str:
+    """``value`` as one URL path segment (a run id with ``/`` or ``?`` in it stays one
+    segment: ``/runs/a%2Fb``)."""
+    return quote(str(value), safe="")
+
+
 def register(env) -> None:
     env.filters["tokens"] = tokens
     env.filters["timestamp"] = timestamp
+    env.filters["day"] = day
+    env.filters["usd"] = usd
+    env.filters["pct"] = pct
+    env.filters["count"] = count
+    env.filters["segment"] = segment
+    env.globals["query"] = query

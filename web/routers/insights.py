@@ -1,0 +1,170 @@
+"""Insights: what to change and what it would save, each with the what-if behind its
+number; and ``/api/whatif``, the same re-pricing engine for any run, service or the fleet.
+
+A finding's ``savings_usd`` is its calls re-priced under the fix (analysis/insights.py);
+the what-if shown with it is ``store.whatif`` of the matching scenario over the
+finding's scope (its run, or its service), so a reader can check the number and
+re-price variations of it. Service-scoped what-ifs re-price all of the service's calls
+in the range (every model), which is why their totals can exceed the finding's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from tokentrail.analysis import insights as ins
+from tokentrail.analysis import whatif as wi
+from tokentrail.store import Store
+from tokentrail.web.api_models import Finding, InsightsPage, WhatIf
+from tokentrail.web.dependencies import StoreDep, templates
+from tokentrail.web.params import (
+    RANGES,
+    EndQuery,
+    RangeQuery,
+    StartQuery,
+    TimeRange,
+    time_range,
+    to_date_text,
+)
+
+router = APIRouter()
+
+DEFAULT_RANGE = "30d"
+DEFAULT_LIMIT = 20
+
+# Every kind the store may report (context_dead_weight arrives with migration 8).
+KINDS = tuple(dict.fromkeys((*ins.KINDS, ins.CONTEXT_DEAD_WEIGHT)))
+
+# kind -> the what-if scenario that re-prices it (README, "Insights": each rule's
+# "Re-priced ..." sentence names the same alternative the scenario sums).
+SCENARIO_OF_KIND = {
+    ins.UNCACHED_PREFIX: "cache_prefix",
+    ins.GROWING_UNCACHED_INPUT: "cache_messages",
+    ins.CONTEXT_GROWTH: "compaction",
+    ins.BATCH_CANDIDATE: "batch",
+    ins.MODEL_ROUTING_CANDIDATE: "model",
+    ins.TTL_TOO_SHORT: "ttl_1h",
+}
+
+# How the kinds without a scenario get their number.
+BASIS_OF_KIND = {
+    ins.RECURRING_INVALIDATION: "measured: the extra_cost_usd of these cache events "
+                                "(their missed tokens re-priced as cache reads)",
+    ins.UNREAD_CACHE_WRITES: "the unread writes re-priced as uncached input (no what-if "
+                             "scenario re-prices this alone)",
+    ins.CONTEXT_DEAD_WEIGHT: "the dead-weight tokens re-priced as removed from later calls",
+}
+
+Scenario = Literal["batch", "model", "ttl_1h", "cache_prefix", "cache_messages",
+                   "compaction"]
+KindQuery = Annotated[list[str] | None, Query(
+    description=f"Only these kinds (repeatable): {', '.join(KINDS)}")]
+
+
+def _kinds(kind: list[str] | None) -> list[str]:
+    kinds = [k for k in (kind or []) if k]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise HTTPException(status_code=422, detail=[{
+            "loc": ["query", "kind"], "type": "value_error",
+            "msg": f"unknown kind {unknown[0]!r}; one of {', '.join(KINDS)}"}])
+    return kinds
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def whatif_url(scenario: str, span: TimeRange, *, run: str = "", service: str = "") -> str:
+    query = {"scenario": scenario, "start": _iso(span.start), "end": _iso(span.end)}
+    if run:
+        query["run"] = run
+    elif service:
+        query["service"] = service
+    return "/api/whatif?" + urlencode(query)
+
+
+def _whatif(store: Store, scenario: str, span: TimeRange, *, run: str = "",
+            service: str = "", **settings: Any) -> WhatIf:
+    row = store.whatif(scenario, span.start, span.end, run=run, service=service, **settings)
+    return WhatIf.model_validate({**row, "description": wi.SCENARIOS[scenario][1],
+                                  "start": span.start, "end": span.end, "run": run,
+                                  "service": service})
+
+
+def _findings(store: Store, span: TimeRange, kinds: list[str], limit: int) -> InsightsPage:
+    rows = store.insights(span.start, span.end, kinds=kinds, limit=limit)
+    memo: dict[tuple[str, str, str], WhatIf] = {}
+    findings = []
+    for row in rows:
+        finding = Finding.model_validate(row)
+        scenario = SCENARIO_OF_KIND.get(finding.kind)
+        if scenario:
+            run = finding.run_ids[0] if finding.scope == "run" and finding.run_ids else ""
+            service = finding.service_name if not run and finding.scope == "service" else ""
+            key = (scenario, run, service)
+            if key not in memo:
+                memo[key] = _whatif(store, scenario, span, run=run, service=service)
+            finding.whatif = memo[key]
+            finding.whatif_url = whatif_url(scenario, span, run=run, service=service)
+            finding.basis = (f"these calls re-priced under the what-if scenario "
+                             f"{scenario!r}: {wi.SCENARIOS[scenario][1]}")
+        else:
+            finding.basis = BASIS_OF_KIND.get(finding.kind, "")
+        findings.append(finding)
+    total = sum(f.savings_usd or 0 for f in findings)
+    return InsightsPage(start=span.start, end=span.end, range=span.range, kinds=kinds,
+                        total_savings_usd=total, findings=findings)
+
+
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="The top N findings")]
+
+
+@router.get("/insights", response_class=HTMLResponse, name="insights")
+def insights_page(request: Request, store: StoreDep, start: StartQuery = None,
+                  end: EndQuery = None, range_: RangeQuery = None, kind: KindQuery = None,
+                  limit: LimitQuery = DEFAULT_LIMIT):
+    span = time_range(start, end, range_, default=DEFAULT_RANGE)
+    kinds = _kinds(kind)
+    page = _findings(store, span, kinds, limit)
+    return templates.TemplateResponse(request, "insights.html", {
+        "page": page, "span": span, "ranges": list(RANGES), "all_kinds": KINDS,
+        "start_date": start or to_date_text(span.start),
+        "end_date": end or to_date_text(span.end),
+        "extra": {"kind": kinds[0] if len(kinds) == 1 else ""}})
+
+
+@router.get("/api/insights", name="insights_json", response_model=InsightsPage)
+def insights_json(store: StoreDep, start: StartQuery = None, end: EndQuery = None,
+                  range_: RangeQuery = None, kind: KindQuery = None,
+                  limit: LimitQuery = DEFAULT_LIMIT) -> InsightsPage:
+    """The findings of a range (default the last 30 days), the largest savings first,
+    each with the what-if that re-prices its scope."""
+    span = time_range(start, end, range_, default=DEFAULT_RANGE)
+    return _findings(store, span, _kinds(kind), limit)
+
+
+@router.get("/api/whatif", name="whatif_json", response_model=WhatIf)
+def whatif_json(
+    store: StoreDep,
+    scenario: Annotated[Scenario, Query(description="; ".join(
+        f"{k}: {v[1]}" for k, v in wi.SCENARIOS.items()))],
+    start: StartQuery = None, end: EndQuery = None, range_: RangeQuery = None,
+    run: Annotated[str, Query(description="Only this run")] = "",
+    service: Annotated[str, Query(description="Only this service")] = "",
+    model: Annotated[str | None, Query(
+        description="For `model`: the model to re-price on (default claude-haiku-4-5)")] = None,
+    compact_above: Annotated[int | None, Query(
+        ge=1, description="For `compaction`: compact once a call's input exceeds N")] = None,
+    compact_to: Annotated[int | None, Query(
+        ge=1, description="For `compaction`: the summary's length in tokens")] = None,
+) -> WhatIf:
+    """Calls of the range (of one run or service if given) priced as they ran and under
+    ``scenario``: the engine behind every insight's savings (default: the last 30 days)."""
+    span = time_range(start, end, range_, default=DEFAULT_RANGE)
+    return _whatif(store, scenario, span, run=run, service=service, routing_model=model,
+                   compact_above=compact_above, compact_to=compact_to)
