@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import insights_dead_weight as dead_weight
 from .insights import DEFAULTS
 from .insights_sql import calls_select, range_calls
 
@@ -23,6 +24,10 @@ SCENARIOS: dict[str, tuple[str, str]] = {
                                              "cache the conversation (last message)"),
     "compaction": ("alt_compaction", "compaction to --compact-to tokens once input passes "
                                      "--compact-above, the summarising call included"),
+    dead_weight.WHATIF_SCENARIO: (
+        "alt_dead_weight", f"every block of context_dead_weight replaced by a "
+                           f"{dead_weight.SUMMARY_TOKENS}-token summary once it was used "
+                           f"(insights_dead_weight.py)"),
 }
 
 
@@ -36,6 +41,8 @@ def whatif_select(scenario: str) -> str:
     :data:`~.insights_sql.PARAMETERS` plus ``run`` and ``service``."""
     if scenario not in SCENARIOS:
         raise WhatIfError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
+    if scenario == dead_weight.WHATIF_SCENARIO:
+        return dead_weight.whatif_select()  # its own per-call SQL, shared with the insight
     column = SCENARIOS[scenario][0]
     return f"""
 SELECT count() AS calls,
