@@ -415,7 +415,8 @@ def insights(data: Path | None, clickhouse: str | None, since: str, start: str |
 @store_options
 @_range_options
 @click.argument("scenario", type=click.Choice(
-    ["batch", "model", "ttl_1h", "cache_prefix", "cache_messages", "compaction"]))
+    ["batch", "model", "ttl_1h", "cache_prefix", "cache_messages", "compaction",
+     "dead_weight"]))
 @click.option("--run", default="", help="Only this run.")
 @click.option("--service", default="", help="Only this service.")
 @click.option("--model", "model", default=None,
