@@ -126,7 +126,7 @@ FROM (
                 SELECT * EXCEPT (source_rank, family_rank)
                 FROM llm_call_reports FINAL
                 WHERE family_rank = 0
-                   OR (run_id, family_rank) IN (
+                   OR (run_id, family_rank) GLOBAL IN (
                         SELECT run_id, max(family_rank) FROM llm_call_reports
                         WHERE family_rank > 0 GROUP BY run_id)
             )

@@ -22,7 +22,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "llm_calls: the large blocks anywhere in each call's prefix"
-CHECKSUM = "b18e98f3bd10e610998213c25d7cc6b45f7d6fe2218b7a91791b4da7cecb20c5"  # written by freeze
+CHECKSUM = "ad34670875cf0ea1a33b42e5191bc140ae6ab4adf3636576200e1d02960f6527"  # written by freeze
 
 
 def build() -> list[b.Piece]:
