@@ -7,11 +7,15 @@ under the fix, :mod:`.insights_sql`), ``confidence`` (``measured`` / ``estimated
 ``needs_eval``), ``detail`` (what was seen, with numbers), ``fix``, and the first and
 last call concerned.
 
-All SQL, in one pass over the calls of the range: layer 3 of :mod:`.insights_sql` is
-summed per run and model, each run row yields one candidate row per kind (ARRAY JOIN),
-and one GROUP BY makes the findings: run-scoped kinds per run, service-scoped kinds per
-service and model, each kept by its rule (HAVING). ``recurring_invalidation`` reads
-``cache_events`` (issue 12) and is appended.
+All SQL. Layer 3 of :mod:`.insights_sql` (each call priced as it was and under each
+fix) is summed per run, model and UTC day into *facts* (:func:`facts_select`);
+``serve`` stores them as runs get calls (:mod:`.insights_store`), and a range reads the
+stored facts plus those of the runs not stored yet, judged on read. The facts of each
+run are merged over its days in the range, each run row yields one candidate row per
+kind (ARRAY JOIN), and one GROUP BY makes the findings: run-scoped kinds per run,
+service-scoped kinds per service and model, each kept by its rule (HAVING).
+``recurring_invalidation`` reads ``cache_events`` (issue 12) and is appended, as is
+every kind of :data:`EXTRA_FINDINGS`.
 
 The rules (README, "Insights", states each in one paragraph) use the thresholds below.
 """
@@ -19,6 +23,7 @@ The rules (README, "Insights", states each in one paragraph) use the thresholds 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .cache_events_rules import (
     MESSAGES_CHANGED,
@@ -75,49 +80,106 @@ _CHANGE_CAUSES = (MODEL_CHANGED, PARAMS_CHANGED, TOOLS_CHANGED, SYSTEM_CHANGED,
                   MESSAGES_CHANGED)
 
 
-def _per_run(calls: str) -> str:
-    """Layer 3 summed per run and model."""
+# The facts of one run on one UTC day and model (:func:`facts_select`), and how the
+# facts of several days of a run merge (:func:`_per_run`): name -> (the aggregate over
+# the day's calls, the aggregate over the days). Every fact is a sum, a count or an
+# extreme over the calls, or a fact of the whole run (windows over all its calls), so
+# the days of a run merge exactly.
+FACTS: dict[str, tuple[str, str]] = {
+    "n": ("count()", "sum(n)"),
+    "run_cost": ("sum(cost)", "sum(run_cost)"),
+    "first_ts": ("min(timestamp)", "min(first_ts)"),
+    "last_ts": ("max(timestamp)", "max(last_ts)"),
+    "run_size": ("any(run_calls)", "max(run_size)"),
+    "run_caches": ("max(run_cached)", "max(run_caches)"),
+    "shared_calls": ("countIf(prefix_tokens_shared > 0)", "sum(shared_calls)"),
+    "shared_tokens": ("sum(prefix_tokens_shared)", "sum(shared_tokens)"),
+    "alt_prefix": ("sum(alt_cache_prefix)", "sum(alt_prefix)"),
+    "first_input": ("argMin(input_tokens, (timestamp, call_id))",
+                    "argMin(first_input, first_ts)"),
+    "last_input": ("argMax(input_tokens, (timestamp, call_id))",
+                   "argMax(last_input, last_ts)"),
+    "input_rises": ("countIf(pos > 1 AND input_tokens > prev_input)", "sum(input_rises)"),
+    "carried_tokens": ("sum(carried)", "sum(carried_tokens)"),
+    "alt_messages": ("sum(alt_cache_messages)", "sum(alt_messages)"),
+    "alt_batch": ("sum(cost_batch)", "sum(alt_batch)"),
+    "batchable_calls": ("countIf(batchable)", "sum(batchable_calls)"),
+    "batchable_cost": ("sumIf(cost, batchable)", "sum(batchable_cost)"),
+    "batchable_alt": ("sumIf(cost_batch, batchable)", "sum(batchable_alt)"),
+    "mechanical_calls": ("countIf(mechanical)", "sum(mechanical_calls)"),
+    "mechanical_cost": ("sumIf(cost, mechanical)", "sum(mechanical_cost)"),
+    "mechanical_alt": ("sumIf(cost_routed, mechanical)", "sum(mechanical_alt)"),
+    "mechanical_output": ("sumIf(output_tokens, mechanical)", "sum(mechanical_output)"),
+    "rewrites": ("countIf(rewritten > 0)", "sum(rewrites)"),
+    "rewritten_tokens": ("sum(rewritten)", "sum(rewritten_tokens)"),
+    "alt_ttl": ("sum(alt_ttl_1h)", "sum(alt_ttl)"),
+    "writing_cost": ("sumIf(cost, cache_write_5m_tokens > 0)", "sum(writing_cost)"),
+    "writing_calls": ("countIf(cache_write_5m_tokens > 0)", "sum(writing_calls)"),
+    "written": ("sum(cache_write_5m_tokens + cache_write_1h_tokens)", "sum(written)"),
+    "unread_writes": ("countIf(unread)", "sum(unread_writes)"),
+    "unread_tokens": ("sumIf(cache_write_5m_tokens + cache_write_1h_tokens, unread)",
+                      "sum(unread_tokens)"),
+    "unread_1h_tokens": ("sumIf(cache_write_1h_tokens, unread)", "sum(unread_1h_tokens)"),
+    "unread_cost": ("sumIf(cost, unread)", "sum(unread_cost)"),
+    "unread_alt": ("sumIf(alt_unread, unread)", "sum(unread_alt)"),
+    "max_input": ("max(total_in)", "max(max_input)"),
+    "compact_at_tokens": ("any(compact_total)", "max(compact_at_tokens)"),
+    "compacted_calls": ("countIf(removed > 0)", "sum(compacted_calls)"),
+    "removed_tokens": ("sum(removed)", "sum(removed_tokens)"),
+    "alt_compact": ("sum(alt_compaction)", "sum(alt_compact)"),
+    # When this day's reads and unread writes happened: which stored days a later read
+    # can turn from unread to read (tokentrail/analysis/insights_store.py).
+    "first_read_ts": ("minIf(timestamp, cache_read_tokens > 0)", "min(first_read_ts)"),
+    "last_read_ts": ("maxIf(timestamp, cache_read_tokens > 0)", "max(last_read_ts)"),
+    "first_unread_ts": ("minIf(timestamp, unread)", "min(first_unread_ts)"),
+    "last_unread_ts": ("maxIf(timestamp, unread)", "max(last_unread_ts)"),
+}
+FACT_KEY = ("run_id", "service_name", "model", "day")
+FACT_TYPES = {
+    "run_id": "String", "service_name": "LowCardinality(String)",
+    "model": "LowCardinality(String)", "day": "Date",
+    **{name: "UInt64" for name in FACTS},
+    **{name: "Float64" for name in FACTS
+       if name.startswith(("alt_", "run_cost")) or name.endswith(("_cost", "_alt"))},
+    **{name: "DateTime64(9)" for name in FACTS if name.endswith("_ts")},
+}
+FACT_COLUMNS = (*FACT_KEY, *FACTS)
+
+
+def facts_select(calls: str) -> str:
+    """Layer 3 (``calls``: :func:`~.insights_sql.calls_select`) summed per run, service,
+    model and UTC day: :data:`FACT_COLUMNS`. What ``serve`` stores per run
+    (:mod:`.insights_store`) and what the runs not stored yet are judged to on read.
+
+    A kind module plugs in here when its rule is a sum over a run's calls: add its
+    per-call columns to layer 3 (or compute them in its own subquery joined on
+    ``call_id``), its facts to :data:`FACTS` (the day's aggregate and the merge over
+    days), and a candidate to :data:`_CANDIDATES`; a migration then adds the columns to
+    the stored table and re-judges the runs. A kind with a source of its own (as
+    ``recurring_invalidation`` reads ``cache_events``) adds a findings SELECT with
+    :data:`COLUMNS` to :data:`EXTRA_FINDINGS` instead."""
+    aggregates = ",\n    ".join(f"CAST({day} AS {FACT_TYPES[name]}) AS {name}"
+                                 for name, (day, _) in FACTS.items())
+    return f"""
+SELECT run_id, service_name, model, toDate(timestamp) AS day,
+    {aggregates}
+FROM ({calls})
+GROUP BY run_id, service_name, model, day"""  # noqa: S608
+
+
+def _per_run(facts: str) -> str:
+    """The facts of each run and model (its days merged): one row per run as the
+    candidates below read it."""
+    # The days' columns renamed (d_*): ClickHouse resolves a name to the SELECT's alias
+    # of the same name first, and argMin(first_input, first_ts) must read the days'.
+    days = re.compile(r"\b(" + "|".join(FACTS) + r")\b")
+    merged = ",\n    ".join(days.sub(r"d_\1", merge) + f" AS {name}"
+                             for name, (_, merge) in FACTS.items())
+    renamed = ", ".join(f"{name} AS d_{name}" for name in FACTS)
     return f"""
 SELECT run_id, service_name, model,
-    count() AS n,
-    sum(cost) AS run_cost,
-    min(timestamp) AS first_ts,
-    max(timestamp) AS last_ts,
-    any(run_calls) AS run_size,
-    max(run_cached) AS run_caches,
-    countIf(prefix_tokens_shared > 0) AS shared_calls,
-    sum(prefix_tokens_shared) AS shared_tokens,
-    sum(alt_cache_prefix) AS alt_prefix,
-    argMin(input_tokens, (timestamp, call_id)) AS first_input,
-    argMax(input_tokens, (timestamp, call_id)) AS last_input,
-    countIf(pos > 1 AND input_tokens > prev_input) AS input_rises,
-    sum(carried) AS carried_tokens,
-    sum(alt_cache_messages) AS alt_messages,
-    sum(cost_batch) AS alt_batch,
-    countIf(batchable) AS batchable_calls,
-    sumIf(cost, batchable) AS batchable_cost,
-    sumIf(cost_batch, batchable) AS batchable_alt,
-    countIf(mechanical) AS mechanical_calls,
-    sumIf(cost, mechanical) AS mechanical_cost,
-    sumIf(cost_routed, mechanical) AS mechanical_alt,
-    sumIf(output_tokens, mechanical) AS mechanical_output,
-    countIf(rewritten > 0) AS rewrites,
-    sum(rewritten) AS rewritten_tokens,
-    sum(alt_ttl_1h) AS alt_ttl,
-    sumIf(cost, cache_write_5m_tokens > 0) AS writing_cost,
-    countIf(cache_write_5m_tokens > 0) AS writing_calls,
-    sum(cache_write_5m_tokens + cache_write_1h_tokens) AS written,
-    countIf(unread) AS unread_writes,
-    sumIf(cache_write_5m_tokens + cache_write_1h_tokens, unread) AS unread_tokens,
-    sumIf(cache_write_1h_tokens, unread) AS unread_1h_tokens,
-    sumIf(cost, unread) AS unread_cost,
-    sumIf(alt_unread, unread) AS unread_alt,
-    max(total_in) AS max_input,
-    any(compact_total) AS compact_at_tokens,
-    countIf(removed > 0) AS compacted_calls,
-    sum(removed) AS removed_tokens,
-    sum(alt_compaction) AS alt_compact
-FROM ({calls})
+    {merged}
+FROM (SELECT run_id, service_name, model, {renamed} FROM ({facts}))
 GROUP BY run_id, service_name, model"""  # noqa: S608
 
 
@@ -310,18 +372,37 @@ GROUP BY service_name, cause, changed_message, changed_block, changed_params
 HAVING uniqExact(run_id) >= {RECURRING_MIN_RUNS} AND savings_usd > 0""")  # noqa: S608
 
 
+EXTRA_FINDINGS: list[Callable[[str, str], str]] = []
+"""Kinds with a source of their own: each a function of ``(start, end)`` (SQL
+expressions) returning a SELECT of :data:`COLUMNS`, appended to the findings."""
+
+
 def insights_select(start: str | None = None, end: str | None = None, *,
-                    recurring: bool = True) -> str:
+                    recurring: bool = True, stored: bool = True) -> str:
     """The findings over ``[start, end)`` (SQL expressions; default the parameters
     ``start``/``end``). Other parameters: :data:`DEFAULTS`. ``recurring``: include
-    ``recurring_invalidation`` (needs the ``cache_events`` relation, migration 3)."""
+    ``recurring_invalidation`` (needs the ``cache_events`` relation, migration 3).
+
+    ``stored`` (the default): from the facts ``serve`` keeps per run and day, the runs
+    not judged since their last rows judged on read (:mod:`.insights_store`): each
+    run's calls are judged as a whole, and a day of a run counts in the range when its
+    first call does. Those facts are judged with :data:`DEFAULTS`; other thresholds
+    need ``stored=False``: every call of the range judged on read, windows over the
+    calls in the range (the same findings where no run crosses the range's ends)."""
     start = start or "{start:DateTime64(9)}"
     end = end or "{end:DateTime64(9)}"
     columns = ", ".join(COLUMNS)
-    calls = calls_select(range_calls(start, end))
-    sql = f"SELECT {columns} FROM ({_findings(_per_run(calls))})"  # noqa: S608
+    if stored:
+        from .insights_store import facts_in_range
+
+        facts = facts_in_range(start, end)
+    else:
+        facts = facts_select(calls_select(range_calls(start, end)))
+    sql = f"SELECT {columns} FROM ({_findings(_per_run(facts))})"  # noqa: S608
     if recurring:
         sql += f"\nUNION ALL\nSELECT {columns} FROM ({_recurring(start, end)})"
+    for findings in EXTRA_FINDINGS:
+        sql += f"\nUNION ALL\nSELECT {columns} FROM ({findings(start, end)})"
     return sql
 
 
@@ -341,6 +422,7 @@ VIEW_DAYS = 30
 
 
 def view_select() -> str:
-    """``insights``: the findings of the last :data:`VIEW_DAYS` days, judged on read."""
+    """``insights``: the findings of the last :data:`VIEW_DAYS` days, from the facts
+    ``serve`` stores and the runs not stored yet judged on read."""
     return bind_constants(insights_select(
         f"now64(9) - INTERVAL {VIEW_DAYS} DAY", "now64(9) + INTERVAL 1 DAY"))

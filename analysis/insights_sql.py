@@ -123,11 +123,20 @@ SELECT * EXCEPT ({except_cost}, model, actual_model, actual_price_model),
 FROM ({priced_select(as_batch)})"""  # noqa: S608
 
 
-def _windows(calls: str) -> str:
+def _windows(calls: str, service_window: bool = True) -> str:
     """Layer 1: what each call needs of its run and of its service's other calls. On the
     calls as read (before the re-pricing: a window over the re-priced rows measured
-    ten times slower)."""
+    ten times slower). Without ``service_window`` the next cache read of the service
+    comes from a table of reads instead (:func:`_next_read_from`)."""
     columns = ", ".join((*_PRICE_INPUTS, *_CARRIED, *_ACTUAL_COST))
+    service = """min(if(cache_read_tokens > 0, toUnixTimestamp64Nano(timestamp),
+           toInt64(9223372036854775807)))
+        OVER service_later AS read_from_here_ns""" if service_window else "0 AS no_service"
+    service_frame = """,
+       service_later AS (PARTITION BY service_name, model
+                         ORDER BY timestamp DESC, call_id DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)""" \
+        if service_window else ""
     return f"""
 SELECT *,
     input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens AS total_in,
@@ -144,17 +153,12 @@ SELECT *,
            toInt64(9223372036854775807))) OVER run_all AS compact_ns,
     argMin(total_in, if(total_in > {_p('compact_above')}, toUnixTimestamp64Nano(timestamp),
            toInt64(9223372036854775807))) OVER run_all AS compact_total,
-    min(if(cache_read_tokens > 0, toUnixTimestamp64Nano(timestamp),
-           toInt64(9223372036854775807)))
-        OVER service_later AS read_from_here_ns
+    {service}
 FROM (SELECT {columns} FROM {calls} WHERE cost_usd IS NOT NULL)
 WINDOW run_prev AS (PARTITION BY run_id ORDER BY timestamp, call_id
                     ROWS BETWEEN 1 PRECEDING AND CURRENT ROW),
        run_all AS (PARTITION BY run_id ORDER BY timestamp, call_id
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
-       service_later AS (PARTITION BY service_name, model
-                         ORDER BY timestamp DESC, call_id DESC
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"""  # noqa: S608
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING){service_frame}"""  # noqa: S608
 
 
 def _next_read(windowed: str) -> str:
@@ -169,6 +173,22 @@ FROM ({windowed})
 WINDOW service_later AS (PARTITION BY service_name, model
                          ORDER BY timestamp DESC, call_id DESC
                          ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)"""  # noqa: S608
+
+
+def _next_read_from(windowed: str, reads: str) -> str:
+    """Layer 2b from ``reads`` (a relation of ``service_name``, ``model``, ``timestamp``:
+    every call that read the cache; :data:`.insights_store.READS`) instead of a window
+    over every call of the service: the first read strictly after each call, found by
+    an ASOF join. Unmatched rows get the join's default timestamp, 0 ns: no later read,
+    as the window's default says. Reads at the very same nanosecond as the call are not
+    counted (the window ordered ties by call id)."""
+    return f"""
+SELECT * EXCEPT (no_service, r_service, r_model, r_ts),
+    toUnixTimestamp64Nano(r_ts) AS next_read_ns
+FROM ({windowed}) AS w
+ASOF LEFT JOIN (SELECT service_name AS r_service, model AS r_model, timestamp AS r_ts
+                FROM {reads}) AS r
+ON w.service_name = r.r_service AND w.model = r.r_model AND r.r_ts > w.timestamp"""  # noqa: S608
 
 
 def _alternatives(windowed: str) -> str:
@@ -236,10 +256,15 @@ SELECT *,
 FROM ({windowed})"""  # noqa: S608
 
 
-def calls_select(calls: str) -> str:
+def calls_select(calls: str, reads: str | None = None) -> str:
     """Every priced call of ``calls`` with its alternatives (layers 1-3). ``calls`` is a
-    parenthesised SELECT or a relation with llm_calls' columns."""
-    return _alternatives(_repriced(_next_read(_windows(calls))))
+    parenthesised SELECT or a relation with llm_calls' columns. ``reads``: take each
+    call's next cache read of its service and model from that relation (every read
+    stored, :func:`_next_read_from`) rather than from the other calls of ``calls``: what
+    the per-run facts need, which judge a few runs at a time."""
+    if reads is None:
+        return _alternatives(_repriced(_next_read(_windows(calls))))
+    return _alternatives(_repriced(_next_read_from(_windows(calls, False), reads)))
 
 
 def range_calls(start: str | None = None, end: str | None = None) -> str:

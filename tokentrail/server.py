@@ -31,7 +31,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from tokentrail.analysis.cache_events_refresh import CacheEventsKeeper
+from tokentrail.analysis.insights_refresh import AnalysisKeeper
 from tokentrail.collector import otlp_grpc, otlp_http
 from tokentrail.collector.encode import Encoder
 from tokentrail.collector.ingest import Ingest
@@ -111,11 +111,11 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
         log.info("no SQL interface with --clickhouse: the ClickHouse server answers SQL itself")
     stopping = asyncio.Event()
     failed = False
-    # Keeps cache_events_stored current. Not in a collector-only process: collectors
-    # scale out to many replicas, and N keepers would judge the same runs N times. The
-    # UI process (or the store's host) keeps it; nothing depends on it for correctness
-    # (the cache_events view judges what is not stored yet on read).
-    keeper = CacheEventsKeeper(store) if ui or not collector else None
+    # Keeps cache_events_stored and insight_facts current. Not in a collector-only
+    # process: collectors scale out to many replicas, and N keepers would judge the same
+    # runs N times. The UI process (or the store's host) keeps them; nothing depends on
+    # it for correctness (the views judge what is not stored yet on read).
+    keeper = AnalysisKeeper(store) if ui or not collector else None
 
     def stop_all() -> None:
         stopping.set()

@@ -358,7 +358,9 @@ class Store:
         recurring = bool(self.query(
             "SELECT 1 FROM system.tables WHERE database = currentDatabase() "
             "AND name = {name:String}", {"name": "cache_events"}))
-        sql = (f"SELECT * FROM ({ins.insights_select(recurring=recurring)}) "  # noqa: S608
+        # The stored facts are judged with the default thresholds; others judge on read.
+        stored = all(settings.get(k, v) == v for k, v in ins.DEFAULTS.items())
+        sql = (f"SELECT * FROM ({ins.insights_select(recurring=recurring, stored=stored)}) "  # noqa: S608
                "WHERE (empty({kinds:Array(String)}) OR has({kinds:Array(String)}, kind)) "
                "ORDER BY savings_usd DESC, kind, service_name, run_ids")
         if limit:

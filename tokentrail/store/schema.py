@@ -22,7 +22,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tokentrail.analysis import cache_events_store, insights
+from tokentrail.analysis import cache_events_store, insights, insights_store
 from tokentrail.analysis.pricing_sql import (
     disagreements_select,
     lookup_columns,
@@ -536,8 +536,53 @@ RUN_ROLLUP_RUNS = Table(
     shard_key="cityHash64(run_id)",
 )
 
-# Insights (tokentrail/analysis/insights*.py): the findings of the last 30 days, judged
-# on read from llm_calls and cache_events, so always current and complete.
+# Insights (tokentrail/analysis/insights*.py): every call that read the cache (filled by
+# every ingest path), the facts serve judges per run and day, how far it judged each run,
+# and the findings of the last 30 days from those facts, the runs not judged yet judged
+# on read, so always current and complete (insights_store.py).
+INSIGHT_READS = Table(
+    name=insights_store.READS,
+    columns="""
+    service_name LowCardinality(String),
+    model LowCardinality(String),
+    timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1))""",
+    partition_by="toYYYYMM(timestamp)",
+    order_by="(service_name, model, timestamp)",
+    settings="",
+    shard_key="cityHash64(service_name, model)",
+)
+
+INSIGHT_READS_MV = MaterializedView(
+    name=insights_store.READS_MV,
+    target=insights_store.READS,
+    source="llm_call_reports",
+    select=insights_store.reads_select(),
+)
+
+INSIGHT_RUNS = Table(
+    name=insights_store.RUN_STATE,
+    columns="""
+    run_id String,
+    analysed_through DateTime64(3),
+    version UInt64""",
+    engine="ReplacingMergeTree",
+    engine_args="version",
+    order_by="(run_id)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
+INSIGHT_FACTS = Table(
+    name=insights_store.STORED,
+    columns=insights_store.stored_columns_ddl(),
+    engine="ReplacingMergeTree",
+    engine_args="version, is_deleted",
+    partition_by="toYYYYMM(day)",
+    order_by="(run_id, service_name, model, day)",
+    settings="",
+    shard_key="cityHash64(run_id)",
+)
+
 INSIGHTS = View(name=insights.VIEW, select=insights.view_select())
 
 # The schema as it is defined now, in creation order. The migrations
@@ -568,6 +613,10 @@ LIVE_OBJECTS: tuple[Table | MaterializedView | View, ...] = (
     CACHE_EVENTS,
     RUN_ROLLUP,
     RUN_ROLLUP_RUNS,
+    INSIGHT_READS,
+    INSIGHT_READS_MV,
+    INSIGHT_RUNS,
+    INSIGHT_FACTS,
     INSIGHTS,
 )
 

@@ -1,0 +1,261 @@
+"""Where the facts behind ``insights`` come from: a table kept by ``serve``, and the runs
+not stored yet judged on read, so a range is always complete (docs/design.md, "The
+analysis layer"; issue 13: 10M stored calls, a 7-day range in at most 2 s).
+
+Judging calls (layers 1-3 of :mod:`.insights_sql`: two more passes of the cost SQL, and
+window functions over each run) costs 8-25 µs per call, a minute for 10M calls. But
+every kind's rule is a sum over one run's calls, or a sum of such sums per service and
+model; so ``serve`` judges a run once, when it got new calls, and stores its *facts*
+per run, service, model and UTC day (:data:`FACTS`, ``insight_facts``), the same
+machinery as ``cache_events_stored`` (:mod:`.cache_events_store`):
+
+* which runs got rows since they were judged: ``cache_run_inserts`` (a materialized
+  view on ``llm_call_reports``, which every ingest path fills) against
+  :data:`RUN_STATE` (how far ``serve`` judged each run);
+* a pass judges up to a few hundred such runs, reading their calls through the
+  run-ordered projection, writes their facts with a new version and tombstones for
+  facts of theirs that are gone, then marks them judged up to a horizon a few seconds
+  back (rows still arriving keep a run dirty);
+* a range reads the stored facts of runs judged since their last rows, plus the facts
+  of every other run judged on read (one scalar subquery picks them, once per query).
+
+A day of a run counts in a range when its first call does (a run is judged as a whole:
+its windows span all its calls, whichever range is asked). ``unread_cache_writes``
+needs more than the run: whether any call of the same service and model read the cache
+within the TTL after a write. Those reads come from :data:`READS` (every call that
+read, kept by a materialized view, so complete whatever ran), and a read arriving later
+can only turn a write from unread to read: each pass also re-judges the stored days
+whose unread writes the reads of the runs it just judged could have been read by
+(:func:`refresh_affected_select`). Until that pass (seconds, with ``serve`` running), a
+stored run keeps counting such a write as unread.
+
+Every query here is built from constants; run ids and times are query parameters.
+"""
+
+from __future__ import annotations
+
+from .cache_events import settings_clause
+from .cache_events_store import (
+    PROJECTION_EXTRA_COLUMNS,
+    RUN_INSERTS,
+    priced,
+    run_calls_select,
+)
+from .insights import FACT_COLUMNS, FACT_TYPES, FACTS, bind_constants, facts_select
+from .insights_sql import TTL_1H, calls_select
+
+READS = "insight_reads"
+READS_MV = "insight_reads_mv"
+STORED = "insight_facts"
+RUN_STATE = "insight_runs"
+
+STORED_COLUMNS = (*FACT_COLUMNS, "version", "is_deleted")
+
+__all__ = ["FACTS", "READS", "RUN_STATE", "STORED", "facts_for", "facts_in_range"]
+
+
+def stored_columns_ddl() -> str:
+    """Column definitions of :data:`STORED`."""
+    lines = [f"{name} {FACT_TYPES[name]}" for name in FACT_COLUMNS]
+    lines += ["version UInt64", "is_deleted UInt8"]
+    return ",\n".join(lines)
+
+
+def reads_select() -> str:
+    """The materialized view ``llm_call_reports`` -> :data:`READS`: every report of a
+    call that read the cache (a call reported twice is a read twice, which changes
+    nothing: only whether there was one in a window counts)."""
+    return """
+SELECT service_name, model, timestamp
+FROM {llm_call_reports}
+WHERE cache_read_tokens > 0"""
+
+
+def _reads_near(run_filter: str) -> str:
+    """The reads that can be the next read after a call of the runs ``run_filter``
+    selects: of their services and models, from their first call to an hour after
+    their last (the longest TTL). Found through the projection and :data:`READS`'s
+    order, so a pass reads a sliver of both."""
+    calls = f"(SELECT service_name, model, timestamp FROM llm_call_reports WHERE {run_filter})"  # noqa: S608
+    return f"""(
+SELECT service_name, model, timestamp FROM {READS}
+WHERE (service_name, model) IN (SELECT service_name, model FROM {calls})
+  AND timestamp > (SELECT min(timestamp) FROM {calls})
+  AND timestamp <= (SELECT max(timestamp) FROM {calls}) + INTERVAL {TTL_1H} SECOND
+)"""  # noqa: S608
+
+
+def facts_for(run_filter: str) -> str:
+    """The facts of the runs that ``run_filter`` (a condition on ``run_id``) selects,
+    judged now over all their calls, with the thresholds of :data:`.insights.DEFAULTS`."""
+    calls = priced(run_calls_select(run_filter, PROJECTION_EXTRA_COLUMNS))
+    return bind_constants(facts_select(calls_select(calls, reads=_reads_near(run_filter))))
+
+
+def dirty_runs_select() -> str:
+    """Runs that received rows after ``serve`` last judged their facts (or never):
+    ``run_id`` and ``last_insert``."""
+    return f"""
+SELECT run_id, maxIf(at, kind = 0) AS last_insert
+FROM (
+    SELECT run_id, last_insert AS at, 0 AS kind FROM {RUN_INSERTS}
+    UNION ALL
+    SELECT run_id, analysed_through AS at, 1 AS kind FROM {RUN_STATE}
+)
+GROUP BY run_id
+HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)"""  # noqa: S608
+
+
+def facts_in_range(start: str, end: str) -> str:
+    """The facts of the days whose first call lies in ``[start, end)`` (SQL
+    expressions): stored ones of runs judged since their last rows, the others judged
+    on read. Which runs are which is decided once per query (a scalar subquery), so a
+    pass that marks runs judged meanwhile cannot make them vanish from both halves."""
+    columns = ", ".join(FACT_COLUMNS)
+    in_range = (f"first_ts >= {start} AND first_ts < {end} "
+                f"AND day >= toDate({start}) AND day <= toDate({end})")
+    return f"""
+WITH (SELECT groupArray(run_id) FROM ({dirty_runs_select()})) AS judged_on_read
+SELECT {columns}
+FROM (
+    SELECT {columns}
+    FROM {STORED} FINAL
+    WHERE {in_range} AND run_id NOT IN judged_on_read
+    UNION ALL
+    SELECT {columns}
+    FROM ({facts_for("run_id IN judged_on_read")})
+    WHERE {in_range}
+)
+{settings_clause()}"""  # noqa: S608
+
+
+# --- keeping insight_facts current (run by ``serve``; :func:`refresh`) -----------------
+#
+# The pass of cache_events_store, over RUN_STATE and STORED: take the dirty runs (oldest
+# first, at most {limit}), write their facts with a new version and a tombstone for
+# every stored day of theirs not written again, mark them judged up to the earlier of
+# their last insert and the horizon. Then the stored days of other runs whose unread
+# writes the reads just stored may have read are judged again (facts and tombstones).
+
+def refresh_dirty_select() -> str:
+    """Params: ``limit``, ``margin_ms``. The runs to judge in one pass, and the horizon."""
+    return f"""
+SELECT run_id, toString(now64(3) - toIntervalMillisecond({{margin_ms:UInt64}})) AS horizon
+FROM ({dirty_runs_select()})
+ORDER BY last_insert, run_id
+LIMIT {{limit:UInt32}}"""  # noqa: S608
+
+
+def refresh_insert_facts() -> str:
+    """Params: ``runs`` (Array(String)), ``version`` (UInt64)."""
+    columns = ", ".join(FACT_COLUMNS)
+    return f"""
+INSERT INTO {STORED} ({columns}, version, is_deleted)
+SELECT {columns}, {{version:UInt64}}, 0
+FROM ({facts_for("run_id IN {runs:Array(String)}")})"""  # noqa: S608
+
+
+def refresh_insert_tombstones() -> str:
+    """Params: ``runs``, ``version``. Days of these runs stored by an earlier pass that
+    this pass did not write again."""
+    columns = ", ".join(FACT_COLUMNS)
+    return f"""
+INSERT INTO {STORED} ({columns}, version, is_deleted)
+SELECT {columns}, {{version:UInt64}}, 1
+FROM {STORED} FINAL
+WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
+
+
+def refresh_mark_runs() -> str:
+    """Params: ``runs``, ``horizon``, ``version``."""
+    return f"""
+INSERT INTO {RUN_STATE} (run_id, analysed_through, version)
+SELECT run_id, least(last_insert, toDateTime64({{horizon:String}}, 3)), {{version:UInt64}}
+FROM ({dirty_runs_select()})
+WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
+
+
+def refresh_affected_select() -> str:
+    """Params: ``runs``, ``limit``. Other runs with stored unread writes that a read of
+    ``runs`` (just judged) may have read: same service and model, a read after the
+    first such write and within the longest TTL after the last."""
+    return f"""
+SELECT DISTINCT w.run_id AS run_id
+FROM (SELECT run_id, service_name, model, first_unread_ts, last_unread_ts
+      FROM {STORED} FINAL
+      WHERE unread_writes > 0 AND run_id NOT IN {{runs:Array(String)}}) AS w
+INNER JOIN (SELECT service_name, model, min(first_read_ts) AS first_read,
+                   max(last_read_ts) AS last_read
+            FROM {STORED} FINAL
+            WHERE run_id IN {{runs:Array(String)}} AND last_read_ts > toDateTime64(0, 9)
+            GROUP BY service_name, model) AS r
+  ON w.service_name = r.service_name AND w.model = r.model
+WHERE r.last_read > w.first_unread_ts
+  AND r.first_read <= w.last_unread_ts + INTERVAL {TTL_1H} SECOND
+ORDER BY run_id
+LIMIT {{limit:UInt32}}"""  # noqa: S608
+
+
+def refresh(store, *, margin_seconds: float = 5.0, max_runs: int = 200) -> int:
+    """One pass of keeping :data:`STORED` current; the runs it judged (dirty ones; the
+    re-judged neighbours come on top). ``store``: a :class:`tokentrail.store.Store`.
+    On the embedded store the pass runs on an engine session of its own, one thread at
+    the lowest priority, like the cache-events pass: the collector keeps the cores."""
+    import json
+    import time
+
+    from tokentrail.store.database import escape_parameter
+
+    from .cache_events import QUERY_SETTINGS
+
+    params: dict[str, object] = {"limit": max_runs, "margin_ms": int(margin_seconds * 1000)}
+    judge = [(refresh_insert_facts(), QUERY_SETTINGS), (refresh_insert_tombstones(), {})]
+
+    if not store.is_embedded:
+        def query(sql: str, values: dict[str, object]) -> list[dict]:
+            return store.query(sql, values)
+
+        def command(sql: str, values: dict[str, object], settings: dict) -> None:
+            store.client.command(sql, parameters=values, settings=settings)
+        session = None
+    else:
+        session = store.engine_session()
+        session.set({"max_threads": "1", "os_threads_nice_value_query": "19"})
+
+        def text(values: dict[str, object]) -> dict[str, str]:
+            out = {}
+            for key, value in values.items():
+                if isinstance(value, list):
+                    quoted = ",".join("'" + escape_parameter(v).replace("'", "\\'") + "'"
+                                      for v in value)
+                    out[key] = f"[{quoted}]"
+                else:
+                    out[key] = escape_parameter(str(value))
+            return out
+
+        def query(sql: str, values: dict[str, object]) -> list[dict]:
+            session.set({k: str(v) for k, v in QUERY_SETTINGS.items()})
+            out, _ = session.query(sql.encode(), "JSONEachRow", text(values))
+            return [json.loads(line) for line in out.splitlines() if line]
+
+        def command(sql: str, values: dict[str, object], settings: dict) -> None:
+            session.set({k: str(v) for k, v in settings.items()})
+            session.query(sql.encode(), "TabSeparated", text(values))
+    try:
+        dirty = query(refresh_dirty_select(), params)
+        if not dirty:
+            return 0
+        runs = [r["run_id"] for r in dirty]
+        values = {"runs": runs, "version": time.time_ns(), "horizon": dirty[0]["horizon"]}
+        for sql, settings in [*judge, (refresh_mark_runs(), {})]:
+            command(sql, values, settings)
+        affected = [r["run_id"] for r in query(refresh_affected_select(),
+                                               {"runs": runs, "limit": max_runs})]
+        if affected:
+            values = {"runs": affected, "version": time.time_ns()}
+            for sql, settings in judge:
+                command(sql, values, settings)
+        return len(dirty)
+    finally:
+        if session is not None:
+            session.close()
