@@ -4,38 +4,39 @@ used (issue 13; README, "Insights", states the rule).
 What the data shows, and what it does not. tokentrail's instrumentation reports, on
 every call, the hash, position and estimated tokens of each message block of at least
 4096 tokens anywhere in the prefix (``llm_calls.prefix_large_blocks``, migration 8;
-instrumentation/large_blocks.py). So it is known on which call of a run a block was
-first sent and on which later calls it was sent again unchanged (same hash). Whether a
-later turn still *needed* it is not known: prompts and outputs stay in the agent's
-process. The rule therefore counts a block as in use on the call that first sends it
-and the :data:`KEEP_CALLS` - 1 calls after it (the model reads a tool result on the
-call that carries it first, and acts on it on the next), and as carried from call
-``first + KEEP_CALLS`` on; it reports runs that carried a block of at least
-:data:`MIN_BLOCK_TOKENS` for at least :data:`MIN_CARRIED_CALLS` calls that way.
-Only sources that send the attribute (tokentrail's instrumentation) can have findings.
+instrumentation/large_blocks.py). So it is known which calls of a run sent a block and
+which later calls sent it again unchanged (same hash). Whether a later turn still
+*needed* it is not known: prompts and outputs stay in the agent's process. The rule
+therefore counts a block as in use on the first :data:`KEEP_CALLS` calls that send it
+(the model reads a tool result on the call that carries it first, and acts on it on
+the next) and as carried on every later call that still sends it; it reports runs
+that carried a block of at least :data:`MIN_BLOCK_TOKENS` on at least
+:data:`MIN_CARRIED_CALLS` such calls. Only sources that send the attribute
+(tokentrail's instrumentation) can have findings.
 
 The savings re-price the same calls with each such block replaced by a summary of
-:data:`SUMMARY_TOKENS` tokens from call ``first + KEEP_CALLS`` on, at each call's own
-effective per-token rates (``rate_*_usd`` of ``llm_calls``, every multiplier applied;
-the what-if engine's convention for tokens that move between buckets,
-:mod:`.insights_sql`): every carried call sends ``tokens - SUMMARY_TOKENS`` fewer
-tokens, taken from its cache reads first (the block sat in the cached prefix), then
-1h and 5m writes, then uncached input (as ``alt_compaction``). The call that drops a
-block pays for it: the summary as :data:`SUMMARY_TOKENS` output tokens, and its whole
-remaining cached prefix written again (5m) instead of read, because the prompt changed
-where the block was. That is conservative (a cache entry ending before the block, e.g.
-on the system prompt, would still be read), so the savings are a lower bound of
-clearing the block, ``estimated``.
+:data:`SUMMARY_TOKENS` tokens once it has been used, at each call's own effective
+per-token rates (the cost SQL of ``llm_calls``, every multiplier applied; the what-if
+engine's convention for tokens that move between buckets, :mod:`.insights_sql`): every
+carried call sends ``tokens - SUMMARY_TOKENS`` fewer tokens, taken from its cache reads
+first (the block sat in the cached prefix), then 1h and 5m writes, then uncached input
+(as ``alt_compaction``). The first carried call pays for the change: the summary as
+:data:`SUMMARY_TOKENS` output tokens, and its whole remaining cached prefix written
+again (5m) instead of read, because the prompt changed where the block was. That is
+conservative (a cache entry ending before the block, e.g. on the system prompt, would
+still be read), so the savings are a lower bound of clearing the block, ``estimated``.
 
-Judged on read, from ``llm_calls`` of the range, only for the runs whose reports have
-such a block (one scan of ``llm_call_reports.prefix_large_blocks``); plugged into
-``insights`` as one of :data:`~.insights.EXTRA_FINDINGS`, and into ``tokentrail
-whatif dead_weight`` by :func:`whatif_select`, from the same per-call SQL.
+Judged on read from the reports that carry such a block (``llm_call_reports``, skipping
+every other call by the size of its empty array), priced by llm_calls' cost SQL;
+plugged into ``insights`` as one of :data:`~.insights.EXTRA_FINDINGS`, and into
+``tokentrail whatif dead_weight`` by :func:`whatif_select`, from the same per-call SQL.
 """
 
 from __future__ import annotations
 
 import re
+
+from .pricing_sql import priced_select
 
 KIND = "context_dead_weight"
 
@@ -52,19 +53,35 @@ def _joined(sql: str) -> str:
     return re.sub(r"'\n\s+'", "", sql)
 
 
-def _runs_with_blocks(start: str, end: str) -> str:
-    """Runs with a block of at least :data:`MIN_BLOCK_TOKENS` in ``[start, end)``: one
-    scan of the array column (empty for nearly every call)."""
-    return f"""
-SELECT DISTINCT run_id FROM llm_call_reports
-WHERE timestamp >= {start} AND timestamp < {end}
-  AND arrayExists(b -> b.tokens >= {MIN_BLOCK_TOKENS}, prefix_large_blocks)"""  # noqa: S608
+# What the rule reads of llm_call_reports: the price inputs (analysis/pricing_sql.py),
+# the call's identity and its large blocks.
+_COLUMNS = (
+    "timestamp", "call_id", "run_id", "service_name", "turn", "model", "is_batch", "speed",
+    "inference_geo", "betas", "input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens", "output_tokens", "web_search_requests", "web_fetch_requests",
+    "prefix_large_blocks",
+)
 
 
 def _calls(start: str, end: str) -> str:
-    """The priced calls of those runs in the range, with their position in the run."""
+    """The calls of ``[start, end)`` that sent a block of at least
+    :data:`MIN_BLOCK_TOKENS`, priced by llm_calls' cost SQL. Read from
+    ``llm_call_reports`` directly, not through ``llm_calls``: only tokentrail's reports
+    carry the blocks (so no Claude Code family to choose), the empty array of every other
+    call is skipped by its size alone, and the richest report of a call wins as in
+    ``llm_calls`` (window, not FINAL: FINAL would merge the whole range first)."""
+    columns = ", ".join(_COLUMNS)
+    reports = f"""
+SELECT * EXCEPT (report_rank) FROM (
+    SELECT {columns},
+        row_number() OVER (PARTITION BY call_id ORDER BY source_rank DESC) AS report_rank
+    FROM llm_call_reports
+    WHERE notEmpty(prefix_large_blocks) AND timestamp >= {start} AND timestamp < {end}
+      AND arrayExists(b -> b.tokens >= {MIN_BLOCK_TOKENS}, prefix_large_blocks)
+)
+WHERE report_rank = 1"""  # noqa: S608
     return f"""
-SELECT run_id, service_name, model, call_id, timestamp,
+SELECT run_id, service_name, model, call_id, timestamp, turn,
     assumeNotNull(cost_usd) AS cost,
     assumeNotNull(rate_input_usd) AS r_in,
     assumeNotNull(rate_cache_read_usd) AS r_read,
@@ -74,31 +91,29 @@ SELECT run_id, service_name, model, call_id, timestamp,
     input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
     input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
         AS total_in,
-    arrayFilter(b -> b.tokens >= {MIN_BLOCK_TOKENS}, prefix_large_blocks) AS large,
-    row_number() OVER (PARTITION BY run_id ORDER BY timestamp, call_id) AS pos
-FROM llm_calls
-WHERE timestamp >= {start} AND timestamp < {end} AND cost_usd IS NOT NULL
-  AND run_id GLOBAL IN ({_runs_with_blocks(start, end)})"""  # noqa: S608
+    arrayFilter(b -> b.tokens >= {MIN_BLOCK_TOKENS}, prefix_large_blocks) AS large
+FROM ({priced_select(reports)})
+WHERE cost_usd IS NOT NULL"""  # noqa: S608
 
 
 def _carried(start: str, end: str) -> str:
-    """One row per call and dead block carried on it (from ``first + KEEP_CALLS`` on, in
-    a run that carried it on at least :data:`MIN_CARRIED_CALLS` such calls)."""
+    """One row per call and dead block carried on it: the calls that send a block after
+    the first :data:`KEEP_CALLS` that sent it, where at least :data:`MIN_CARRIED_CALLS`
+    calls did so."""
     blocks = f"""
-SELECT * EXCEPT (large), b.hash AS block_hash, b.tokens AS block_tokens,
-    min(pos) OVER per_block AS first_pos
+SELECT * EXCEPT (large), b.hash AS block_hash, b.tokens AS block_tokens
 FROM ({_calls(start, end)})
-ARRAY JOIN large AS b
-WINDOW per_block AS (PARTITION BY run_id, block_hash)"""  # noqa: S608
+ARRAY JOIN large AS b"""  # noqa: S608
     return f"""
 SELECT * FROM (
     SELECT *,
-        countIf(pos >= first_pos + {KEEP_CALLS}) OVER per_block AS carried_calls,
-        minIf(pos, pos >= first_pos + {KEEP_CALLS}) OVER per_block AS drop_pos
+        row_number() OVER (PARTITION BY run_id, block_hash ORDER BY timestamp, call_id)
+            AS nth,
+        count() OVER (PARTITION BY run_id, block_hash) AS sending_calls,
+        min(turn) OVER (PARTITION BY run_id, block_hash) AS first_turn
     FROM ({blocks})
-    WINDOW per_block AS (PARTITION BY run_id, block_hash)
 )
-WHERE carried_calls >= {MIN_CARRIED_CALLS} AND pos >= first_pos + {KEEP_CALLS}"""  # noqa: S608
+WHERE nth > {KEEP_CALLS} AND sending_calls >= {KEEP_CALLS + MIN_CARRIED_CALLS}"""  # noqa: S608
 
 
 def calls_select(start: str, end: str) -> str:
@@ -114,10 +129,10 @@ SELECT run_id, service_name, model, call_id,
     any(cache_write_1h_tokens) AS cache_write_1h_tokens, any(total_in) AS total_in,
     groupArray(block_hash) AS dead_hashes,
     max(block_tokens) AS largest_tokens,
-    argMax(first_pos, block_tokens) AS largest_first_pos,
+    argMax(first_turn, block_tokens) AS largest_first_turn,
     sum(block_tokens) AS carried_tokens,
     sum(block_tokens - least(block_tokens, {SUMMARY_TOKENS})) AS dropped,
-    countIf(pos = drop_pos) AS drops
+    countIf(nth = {KEEP_CALLS + 1}) AS drops
 FROM ({_carried(start, end)})
 GROUP BY run_id, service_name, model, call_id"""  # noqa: S608
     return f"""
@@ -144,13 +159,13 @@ SELECT '{KIND}' AS kind, 'run' AS scope, service_name, model,
     sum(cost) - sum(alt_dead_weight) AS savings_usd,
     'estimated' AS confidence,
     format('{{}} block(s) of at least {MIN_BLOCK_TOKENS} tokens (the largest {{}} tokens, '
-        'first sent on call {{}} of the run) stayed in the prompt unchanged on {{}} calls '
+        'first sent on turn {{}} of the run) stayed in the prompt unchanged on {{}} calls '
         'after the {KEEP_CALLS} calls that first used them: {{}} tokens carried in all '
         '(tokens x calls); a {SUMMARY_TOKENS}-token summary from then on would carry {{}} '
         'fewer. Whether a later turn still needed them is not recorded',
         toString(length(arrayDistinct(arrayFlatten(groupArray(dead_hashes))))),
         toString(max(largest_tokens)),
-        toString(argMax(largest_first_pos, largest_tokens)),
+        toString(argMax(largest_first_turn, largest_tokens)),
         toString(count()), toString(sum(carried_tokens)), toString(sum(removed))) AS detail,
     'Clear or summarise large tool results once the agent has used them (replace the '
         'block with a short summary or a placeholder, e.g. context editing that clears old '
