@@ -17,7 +17,7 @@ from typing import Any
 from tokentrail.web import svg
 from tokentrail.web.api_models import FleetPage
 
-WIDTH, HEIGHT = 920, 260
+WIDTH, HEIGHT = 1200, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 28
 MAX_SERIES = 8          # named series per stacked chart; the rest is "other"
 OTHER = "other"
@@ -46,6 +46,7 @@ class StackedChart:
     rows: list[list[Any]]          # the table: one row per day
     width: int = WIDTH
     height: int = HEIGHT
+    left: int = LEFT
     empty: bool = False
 
 
@@ -59,6 +60,7 @@ class LineChart:
     xlabels: list[dict[str, Any]]
     width: int = WIDTH
     height: int = HEIGHT
+    left: int = LEFT
     empty: bool = False
 
 
@@ -70,9 +72,9 @@ class HBars:
     title: str
     unit: str
     items: list[dict[str, Any]]
-    width: int = WIDTH
+    width: int = 600          # half the page: the two bar charts sit side by side
     row_height: int = 26
-    label_width: int = 190
+    label_width: int = 160
     empty: bool = False
 
     @property

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from tokentrail.web import svg
+
 
 def tokens(value: int | float | None) -> str:
     """12345678 -> '12.3M'; small numbers stay exact."""
@@ -38,23 +40,12 @@ def day(value: datetime | Any | None) -> str:
 
 
 def usd(value: float | None) -> str:
-    """Dollars with the precision small agent bills need: '$1,234.56', '$0.0423',
-    '$0.000012'; None (a model without a price) is 'unpriced'."""
+    """Dollars with the precision small agent bills need ('$1,234', '$12.34',
+    '$0.0423', '$0.00225': the chart axes' rules, :func:`tokentrail.web.svg.usd`);
+    None (a model without a price) is 'unpriced'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "unpriced"
-    value = float(value)
-    if value == 0:
-        return "$0"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        text = f"{magnitude:,.0f}"
-    elif magnitude >= 1:
-        text = f"{magnitude:,.2f}"
-    elif magnitude >= 0.01:
-        text = f"{magnitude:.4f}"
-    else:
-        text = f"{magnitude:.6f}"
-    return ("-$" if value < 0 else "$") + text
+    return svg.usd(float(value))
 
 
 def pct(value: float | None, digits: int = 0) -> str:
