@@ -59,8 +59,10 @@ def usd_tick(value: float, step: float) -> str:
     """A cost axis label: as many decimals as the tick step needs ($0.05, $0.10, ...)."""
     if value == 0:
         return "$0"
-    if step >= 1:
+    if step >= 1 and float(step).is_integer():
         return f"${value:,.0f}"
+    if step >= 1:  # 2.5: '$7.50'
+        return f"${value:,.2f}"
     decimals = max(2, -math.floor(math.log10(step) + 1e-9))
     if abs(step * 10 ** decimals - round(step * 10 ** decimals)) > 1e-6 and decimals < 8:
         decimals += 1  # a step of 0.0025 needs its last digit

@@ -58,6 +58,8 @@ class Marker:
     detail: str
     missed_tokens: int
     extra_cost_usd: float | None
+    text_x: float | None = None  # where the cause is written beside the marker, if room
+    text_anchor: str = "start"
 
 
 @dataclass
@@ -97,6 +99,27 @@ def cumulative_costs(calls: Sequence[dict[str, Any]]) -> tuple[list[float | None
             total = (total or 0.0) + float(cost)
         out.append(total)
     return out, unpriced
+
+
+CHAR_WIDTH = 6.6  # of the 11px marker caption, for laying captions out without overlaps
+
+
+def _place_texts(chart: Timeline) -> None:
+    """Write each marker's cause beside it where it fits (right of the marker, else
+    left of it) without running into another caption or marker; crowded charts keep
+    the colour and the tooltip only."""
+    taken: list[tuple[float, float]] = [(m.x - 9, m.x + 9) for m in chart.markers]
+    for m in chart.markers:
+        width = len(m.cause) * CHAR_WIDTH
+        for anchor, lo, hi in (("start", m.x + 12, m.x + 12 + width),
+                               ("end", m.x - 12 - width, m.x - 12)):
+            if lo < chart.plot_left - 40 or hi > chart.plot_right + 40:
+                continue
+            if any(lo < b and a < hi for a, b in taken):
+                continue
+            m.text_x, m.text_anchor = (lo if anchor == "start" else hi), anchor
+            taken.append((lo, hi))
+            break
 
 
 def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> Timeline:
@@ -155,6 +178,7 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
             x=round(x.center(i), 2), y=MARKER_LANE + 8, line_top=MARKER_LANE + 16,
             line_bottom=round(bar_top, 2), label=label, detail=detail, missed_tokens=missed,
             extra_cost_usd=extra))
+    _place_texts(chart)
     order = {c: k for k, c in enumerate(CAUSES)}
     chart.causes = [(c, cause_class(c)) for c in sorted(seen, key=lambda c: order.get(c, 99))]
     return chart

@@ -27,6 +27,7 @@ def test_usd_keeps_the_precision_a_call_needs(value, text):
 @pytest.mark.parametrize(("value", "step", "text"), [
     (0, 0.05, "$0"), (0.05, 0.05, "$0.05"), (0.1, 0.05, "$0.10"), (2, 0.5, "$2.00"),
     (0.0075, 0.0025, "$0.0075"), (20, 10, "$20"), (2000, 1000, "$2,000"),
+    (7.5, 2.5, "$7.50"), (10, 2.5, "$10.00"),
 ])
 def test_cost_axis_labels(value, step, text):
     assert svg.usd_tick(value, step) == text

@@ -57,7 +57,7 @@ def _load(store, call_id: str) -> dict[str, Any]:
     return detail
 
 
-@router.get("/calls/{call_id}", response_class=HTMLResponse, name="call")
+@router.get("/calls/{call_id:path}", response_class=HTMLResponse, name="call")
 def call_page(request: Request, call_id: str, store: StoreDep):
     try:
         detail = _load(store, call_id)
@@ -70,7 +70,7 @@ def call_page(request: Request, call_id: str, store: StoreDep):
         **detail, "buckets": BUCKET_ROWS, "contents": contents, "fmt": svg, "causes": CAUSES})
 
 
-@router.get("/api/calls/{call_id}", name="call_json", response_model=CallPage)
+@router.get("/api/calls/{call_id:path}", name="call_json", response_model=CallPage)
 def call_json(call_id: str, store: StoreDep) -> dict[str, Any]:
     """One call with every column, the previous call of its run, its cache events, and
     its prefix against the previous call (same / changed / new per part, breakpoints and

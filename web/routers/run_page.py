@@ -2,7 +2,7 @@
 turns; HTML for people, JSON at ``/api/runs/{run_id}``.
 
 A run whose last call is recent is "live": the page refetches its server-rendered body
-(``/runs/{run_id}/live``) every few seconds until the run goes quiet.
+(``/runs/{run_id}?part=body``) every few seconds until the run goes quiet.
 """
 
 from __future__ import annotations
@@ -124,24 +124,21 @@ def _not_found(request: Request, run_id: str) -> HTMLResponse:
         request, "missing.html", {"what": "run", "ident": run_id}, status_code=404)
 
 
-@router.get("/runs/{run_id}", response_class=HTMLResponse, name="run")
-def run_page(request: Request, run_id: str, store: StoreDep):
+@router.get("/runs/{run_id:path}", response_class=HTMLResponse, name="run")
+def run_page(request: Request, run_id: str, store: StoreDep, part: str = ""):
+    """The timeline page; ``?part=body`` is its body alone, which the page refetches
+    while the run is live. (``:path``: run ids may contain slashes.)"""
     try:
         detail = _load(store, run_id)
     except HTTPException:
+        if part:
+            raise
         return _not_found(request, run_id)
-    return templates.TemplateResponse(request, "run.html", _context(detail))
+    template = "_run_body.html" if part == "body" else "run.html"
+    return templates.TemplateResponse(request, template, _context(detail))
 
 
-@router.get("/runs/{run_id}/live", response_class=HTMLResponse, name="run_live",
-            include_in_schema=False)
-def run_live(request: Request, run_id: str, store: StoreDep):
-    """The page's body alone, for the live update of a run in progress."""
-    detail = _load(store, run_id)
-    return templates.TemplateResponse(request, "_run_body.html", _context(detail))
-
-
-@router.get("/api/runs/{run_id}", name="run_json", response_model=RunPage)
+@router.get("/api/runs/{run_id:path}", name="run_json", response_model=RunPage)
 def run_json(run_id: str, store: StoreDep) -> dict[str, Any]:
     """One run: its row, its calls in order with tokens and cost per bucket, its cache
     events and summary, parent and child runs, what caching saved, whether it is live."""
