@@ -37,12 +37,16 @@ def enable() -> AnthropicInstrumentor | None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        from .export_warnings import OneWarningExporter
+
         endpoint = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
                     or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_ENDPOINT)
         if not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
             endpoint = endpoint.rstrip("/") + "/v1/traces"
         provider = TracerProvider(resource=Resource.create())
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        exporter = OneWarningExporter(OTLPSpanExporter(endpoint=endpoint), endpoint)
+        provider.add_span_processor(BatchSpanProcessor(exporter))  # one warning, not one
+        # per retry, while the collector cannot be reached (.export_warnings)
         trace.set_tracer_provider(provider)
         atexit.register(provider.shutdown)
         log.debug("tokentrail: exporting traces to %s", endpoint)
