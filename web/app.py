@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 import tokentrail
 from tokentrail.store import Store
-from tokentrail.web import formatting
+from tokentrail.web import errors, formatting
 from tokentrail.web.dependencies import HERE, templates
 from tokentrail.web.routers import call_page, fleet, health, insights, run_page, runs
 from tokentrail.web.security import TokenMiddleware
@@ -25,6 +25,7 @@ def create_app(store: Store, *, token: str | None = None) -> FastAPI:
     app.include_router(fleet.router)
     app.include_router(insights.router)
     app.include_router(health.router)
+    errors.install(app)
     if token:
         app.add_middleware(TokenMiddleware, token=token)
     return app

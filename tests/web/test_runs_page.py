@@ -186,7 +186,10 @@ def test_paging_keeps_the_filters(client):
 def test_bad_parameters_are_422_with_a_reason(client, path, params, says):
     response = client.get(path, params=params)
     assert response.status_code == 422
-    assert says in response.text
+    # A page answers with a page that says what was wrong, its twin with JSON.
+    kind = "application/json" if path.startswith("/api/") else "text/html"
+    assert response.headers["content-type"].startswith(kind)
+    assert says in (response.text if kind == "text/html" else str(response.json()["detail"]))
 
 
 def test_telemetry_is_escaped(client):

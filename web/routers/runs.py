@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from tokentrail.store import Store
 from tokentrail.web.api_models import FilterOptions, RunFilters, RunListRow, RunsPage
 from tokentrail.web.dependencies import StoreDep, templates
-from tokentrail.web.params import EndQuery, StartQuery, time_range, to_date_text
+from tokentrail.web.params import EndQuery, StartQuery, time_range
 
 router = APIRouter()
 
@@ -62,8 +62,7 @@ def runs_page(request: Request, store: StoreDep, service: ServiceQuery = None,
         "per_page": per_page if per_page != PAGE_SIZE else ""}
     filtered = any(params[k] for k in ("service", "model", "start", "end", "has_events"))
     return templates.TemplateResponse(request, "runs.html", {
-        "data": data, "params": params, "filtered": filtered,
-        "start_date": start or to_date_text(None), "end_date": end or ""})
+        "data": data, "params": params, "filtered": filtered})
 
 
 @router.get("/api/runs", name="runs_json", response_model=RunsPage)
