@@ -8,8 +8,9 @@ process; the run ids are fixed (:data:`RUNS`) so the tests can open their pages.
 
 The runs: a clean multi-turn agent with tools, the 8-turn agent whose system prompt
 gets a new timestamp on turn 5 (the labelled scenario ``system_changed_and_reverted``:
-one ``system_changed`` event, on turn 5), and a parent run with a sub-agent run inside
-it on another model.
+one ``system_changed`` event, on turn 5), a parent run with a sub-agent run inside it
+on another model, and an agent that re-sends its prompt with no cache breakpoint (an
+``uncached_prefix`` insight, and ``no_breakpoint`` events).
 """
 
 from __future__ import annotations
@@ -25,17 +26,25 @@ CLEAN = "browser-clean"
 TIMESTAMP = "browser-timestamp"
 PARENT = "browser-parent"
 CHILD = "browser-child"
+UNCACHED = "browser-uncached"
 TIMESTAMP_SCENARIO = "system_changed_and_reverted"
 SERVICE = "browser-agent"
 
 # run id -> (run name, calls it makes)
 RUNS = {CLEAN: ("support triage", 12), TIMESTAMP: ("nightly report", 8),
-        PARENT: ("research lead", 5), CHILD: ("research sub-agent", 4)}
+        PARENT: ("research lead", 5), CHILD: ("research sub-agent", 4),
+        UNCACHED: ("docs helper", 4)}
 
 
 def clean(agent: Agent) -> None:
     chat = Conversation(agent, "browser-clean", tools=[tool("search"), tool("read")])
     for _ in range(RUNS[CLEAN][1]):
+        chat.turn()
+
+
+def uncached(agent: Agent) -> None:
+    chat = Conversation(agent, "browser-uncached", system_cache=None, message_cache=None)
+    for _ in range(RUNS[UNCACHED][1]):
         chat.turn()
 
 
@@ -56,7 +65,7 @@ def parent_and_child(agent: Agent) -> None:
 def main(base_url: str) -> None:
     made: dict[str, int] = {}
     drives = ((CLEAN, clean), (TIMESTAMP, SCENARIOS[TIMESTAMP_SCENARIO].drive),
-              (PARENT, parent_and_child))
+              (PARENT, parent_and_child), (UNCACHED, uncached))
     for run_id, drive in drives:
         agent = Agent(base_url, api_key=f"sk-ant-{run_id}")  # its own workspace, own cache
         with run(RUNS[run_id][0], run_id=run_id):

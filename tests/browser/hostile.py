@@ -35,9 +35,12 @@ STOP_REASON = f"{IMAGE}{SCRIPT}"
 CALLS = ((MODEL_A, 40, 0, 3000, 20), (MODEL_A, 40, 3000, 60, 20), (MODEL_B, 40, 0, 3100, 20))
 
 
+AGE_NS = 3 * 86_400 * 1_000_000_000  # three days old: a fleet range can leave it out
+
+
 def request(now_ns: int | None = None) -> bytes:
-    """The run's three calls, one second apart, ending a minute before ``now_ns``."""
-    start = (now_ns or time.time_ns()) - 60_000_000_000
+    """The run's three calls, one second apart, three days before ``now_ns``."""
+    start = (now_ns or time.time_ns()) - AGE_NS
     spans = []
     for turn, (model, uncached, read, write, output) in enumerate(CALLS, start=1):
         attrs = anthropic_call_attrs(response_id=f"msg_browser_xss_{turn}", uncached=uncached,
