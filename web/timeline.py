@@ -63,6 +63,16 @@ class Marker:
 
 
 @dataclass
+class CauseKey:
+    """A legend entry: a cause of this run, its colour, its events and what they cost."""
+
+    cause: str
+    css: str
+    events: int
+    extra_cost_usd: float | None
+
+
+@dataclass
 class Timeline:
     width: int = WIDTH
     height: int = HEIGHT
@@ -79,7 +89,7 @@ class Timeline:
     cost_path: str = ""
     cost_dots: list[tuple[float, float]] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
-    causes: list[tuple[str, str]] = field(default_factory=list)  # (cause, css) in the run
+    causes: list[CauseKey] = field(default_factory=list)  # the causes in the run, in order
     unpriced_calls: int = 0
     priced: bool = False
     cumulative: list[float | None] = field(default_factory=list)  # per turn, for the table
@@ -180,5 +190,9 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
             extra_cost_usd=extra))
     _place_texts(chart)
     order = {c: k for k, c in enumerate(CAUSES)}
-    chart.causes = [(c, cause_class(c)) for c in sorted(seen, key=lambda c: order.get(c, 99))]
+    for c in sorted(seen, key=lambda c: order.get(c, 99)):
+        mine = [m for m in chart.markers if m.cause == c]
+        costs = [m.extra_cost_usd for m in mine if m.extra_cost_usd is not None]
+        chart.causes.append(CauseKey(c, cause_class(c), len(mine),
+                                     sum(costs) if costs else None))
     return chart

@@ -133,8 +133,13 @@ def test_the_8_turn_agent_has_a_system_changed_marker_on_turn_5(
     assert data["cost_saved_usd"] > 0  # 7 of 8 turns read most of their prompt
     # what the summary shows is what the JSON says
     text = " ".join(summary.text.split())
-    assert f"Cost ${run['cost_usd']:.4f}"[:10] in text
-    assert "Cache events 1" in text and "system_changed" in text
+    assert f"Cost {svg.usd(run['cost_usd'])}" in text
+    assert f"Saved by caching {svg.usd(data['cost_saved_usd'])}" in text
+    assert "Cache events 1" in text
+    assert f"Cache hit rate {svg.percent(run['hit_rate'])}" in text
+    # the legend names the cause and what its events cost
+    legend = " ".join(page.find("div", "legend").text.split())
+    assert f"system_changed {svg.usd(data['events'][0]['extra_cost_usd'])}" in legend
 
 
 def test_the_run_json_is_documented_in_the_openapi_schema(web):
