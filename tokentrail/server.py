@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from tokentrail import first_run
 from tokentrail.analysis.insights_refresh import AnalysisKeeper
 from tokentrail.collector import otlp_grpc, otlp_http
 from tokentrail.collector.encode import Encoder
@@ -82,6 +83,7 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
     """Serve until SIGINT/SIGTERM; returns the process exit code. ``ui`` / ``collector``
     False leave that part out (a split deployment runs it in another process)."""
     store = await asyncio.to_thread(Store.open, settings.dsn)
+    empty = collector and not await asyncio.to_thread(first_run.has_calls, store)
     writer: BatchWriter | None = None
     encoder: Encoder | None = None
     ingest: Ingest | None = None
@@ -182,6 +184,8 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
             parts.append(f"SQL (ClickHouse HTTP, {mode}) on "
                          f"http://{settings.host}:{settings.sql_port}")
         print(f"tokentrail serve: {', '.join([*parts, where])}", file=sys.stderr, flush=True)
+        if empty:
+            print(first_run.how_to_send(settings), file=sys.stderr, flush=True)
 
     try:
         keeping = [keeper.run(stopping)] if keeper is not None else []
