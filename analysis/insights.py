@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from . import insights_dead_weight as dead_weight
 from .cache_events_rules import (
     MESSAGES_CHANGED,
     MODEL_CHANGED,
@@ -41,11 +42,12 @@ TTL_TOO_SHORT = "ttl_too_short"
 UNREAD_CACHE_WRITES = "unread_cache_writes"
 BATCH_CANDIDATE = "batch_candidate"
 MODEL_ROUTING_CANDIDATE = "model_routing_candidate"
-CONTEXT_DEAD_WEIGHT = "context_dead_weight"  # not delivered yet (README, "Insights")
+CONTEXT_DEAD_WEIGHT = dead_weight.KIND  # its own module: insights_dead_weight.py
 CONTEXT_GROWTH = "context_growth"
 
 KINDS = (UNCACHED_PREFIX, GROWING_UNCACHED_INPUT, RECURRING_INVALIDATION, TTL_TOO_SHORT,
-         UNREAD_CACHE_WRITES, BATCH_CANDIDATE, MODEL_ROUTING_CANDIDATE, CONTEXT_GROWTH)
+         UNREAD_CACHE_WRITES, BATCH_CANDIDATE, MODEL_ROUTING_CANDIDATE, CONTEXT_GROWTH,
+         CONTEXT_DEAD_WEIGHT)
 
 # --- thresholds (each rule's numbers; README "Insights") ---
 MIN_REPEATED_TURNS = 2        # uncached_prefix: calls re-sending the previous prompt
@@ -372,13 +374,14 @@ GROUP BY service_name, cause, changed_message, changed_block, changed_params
 HAVING uniqExact(run_id) >= {RECURRING_MIN_RUNS} AND savings_usd > 0""")  # noqa: S608
 
 
-EXTRA_FINDINGS: list[Callable[[str, str], str]] = []
+EXTRA_FINDINGS: list[Callable[[str, str], str]] = [dead_weight.findings_select]
 """Kinds with a source of their own: each a function of ``(start, end)`` (SQL
 expressions) returning a SELECT of :data:`COLUMNS`, appended to the findings."""
 
 
 def insights_select(start: str | None = None, end: str | None = None, *,
-                    recurring: bool = True, stored: bool = True) -> str:
+                    recurring: bool = True, stored: bool = True,
+                    on_read: bool = True) -> str:
     """The findings over ``[start, end)`` (SQL expressions; default the parameters
     ``start``/``end``). Other parameters: :data:`DEFAULTS`. ``recurring``: include
     ``recurring_invalidation`` (needs the ``cache_events`` relation, migration 3).
@@ -388,14 +391,16 @@ def insights_select(start: str | None = None, end: str | None = None, *,
     run's calls are judged as a whole, and a day of a run counts in the range when its
     first call does. Those facts are judged with :data:`DEFAULTS`; other thresholds
     need ``stored=False``: every call of the range judged on read, windows over the
-    calls in the range (the same findings where no run crosses the range's ends)."""
+    calls in the range (the same findings where no run crosses the range's ends).
+    ``on_read=False``: the stored facts only (the caller found no run to judge on read:
+    :func:`.insights_store.any_dirty_select`), which spares planning the judging."""
     start = start or "{start:DateTime64(9)}"
     end = end or "{end:DateTime64(9)}"
     columns = ", ".join(COLUMNS)
     if stored:
         from .insights_store import facts_in_range
 
-        facts = facts_in_range(start, end)
+        facts = facts_in_range(start, end, on_read=on_read)
     else:
         facts = facts_select(calls_select(range_calls(start, end)))
     sql = f"SELECT {columns} FROM ({_findings(_per_run(facts))})"  # noqa: S608

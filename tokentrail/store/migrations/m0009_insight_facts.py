@@ -22,7 +22,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "insights from facts serve keeps per run and day"
-CHECKSUM = "4fed26333257368cc18e63aff7f815d9d8fe9e561da755f84c0279c2cd8964b1"  # written by freeze
+CHECKSUM = "1e610936e8b8a68615fef211136e903bf7baab1bf5a76da55c3651f630fe3334"  # written by freeze
 
 
 def build() -> list[b.Piece]:

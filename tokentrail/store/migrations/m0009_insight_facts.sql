@@ -556,4 +556,122 @@ FROM (
     GROUP BY run_id, service_name, cause, changed_message, changed_block, changed_params
 )
 GROUP BY service_name, cause, changed_message, changed_block, changed_params
-HAVING uniqExact(run_id) >= 3 AND savings_usd > 0);
+HAVING uniqExact(run_id) >= 3 AND savings_usd > 0)
+UNION ALL
+SELECT kind, scope, service_name, model, run_ids, calls, cost_usd, savings_usd, confidence, detail, fix, first_seen, last_seen FROM (
+SELECT 'context_dead_weight' AS kind, 'run' AS scope, service_name, model,
+    [run_id] AS run_ids,
+    toUInt64(count()) AS calls,
+    sum(cost) AS cost_usd,
+    sum(cost) - sum(alt_dead_weight) AS savings_usd,
+    'estimated' AS confidence,
+    format('{} block(s) of at least 10000 tokens (the largest {} tokens, first sent on turn {} of the run) stayed in the prompt unchanged on {} calls after the 2 calls that first used them: {} tokens carried in all (tokens x calls); a 1000-token summary from then on would carry {} fewer. Whether a later turn still needed them is not recorded',
+        toString(length(arrayDistinct(arrayFlatten(groupArray(dead_hashes))))),
+        toString(max(largest_tokens)),
+        toString(argMax(largest_first_turn, largest_tokens)),
+        toString(count()), toString(sum(carried_tokens)), toString(sum(removed))) AS detail,
+    'Clear or summarise large tool results once the agent has used them (replace the block with a short summary or a placeholder, e.g. context editing that clears old tool results), and check against your evals that later turns do not need it.'
+        AS fix,
+    min(timestamp) AS first_seen,
+    max(timestamp) AS last_seen
+FROM (
+SELECT *,
+    least(dropped, total_in) AS removed,
+    least(removed, cache_read_tokens) AS removed_read,
+    least(removed - removed_read, cache_write_1h_tokens) AS removed_w1,
+    least(removed - removed_read - removed_w1, cache_write_5m_tokens) AS removed_w5,
+    removed - removed_read - removed_w1 - removed_w5 AS removed_in,
+    cost - removed_read * r_read - removed_w1 * r_w1 - removed_w5 * r_w5 - removed_in * r_in
+      + if(drops > 0, (cache_read_tokens - removed_read) * (r_w5 - r_read)
+                      + drops * 1000 * r_out, 0) AS alt_dead_weight
+FROM (
+SELECT run_id, service_name, model, call_id,
+    any(timestamp) AS timestamp, any(cost) AS cost,
+    any(r_in) AS r_in, any(r_read) AS r_read, any(r_w5) AS r_w5, any(r_w1) AS r_w1,
+    any(r_out) AS r_out, any(input_tokens) AS input_tokens,
+    any(cache_read_tokens) AS cache_read_tokens,
+    any(cache_write_5m_tokens) AS cache_write_5m_tokens,
+    any(cache_write_1h_tokens) AS cache_write_1h_tokens, any(total_in) AS total_in,
+    groupArray(block_hash) AS dead_hashes,
+    max(block_tokens) AS largest_tokens,
+    argMax(first_turn, block_tokens) AS largest_first_turn,
+    sum(block_tokens) AS carried_tokens,
+    sum(block_tokens - least(block_tokens, 1000)) AS dropped,
+    countIf(nth = 3) AS drops
+FROM (
+SELECT * FROM (
+    SELECT *,
+        row_number() OVER (PARTITION BY run_id, block_hash ORDER BY timestamp, call_id)
+            AS nth,
+        count() OVER (PARTITION BY run_id, block_hash) AS sending_calls,
+        min(turn) OVER (PARTITION BY run_id, block_hash) AS first_turn
+    FROM (
+SELECT * EXCEPT (large), b.hash AS block_hash, b.tokens AS block_tokens
+FROM (
+SELECT run_id, service_name, model, call_id, timestamp, turn,
+    assumeNotNull(cost_usd) AS cost,
+    assumeNotNull(rate_input_usd) AS r_in,
+    assumeNotNull(rate_cache_read_usd) AS r_read,
+    assumeNotNull(rate_cache_write_5m_usd) AS r_w5,
+    assumeNotNull(rate_cache_write_1h_usd) AS r_w1,
+    assumeNotNull(rate_output_usd) AS r_out,
+    input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+    input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
+        AS total_in,
+    arrayFilter(b -> b.tokens >= 10000, prefix_large_blocks) AS large
+FROM (
+WITH (SELECT argMax(tuple(model_key, effective_from, family, latest_keys, latest_index, tier_betas, tier_above, rate_input, rate_cache_write_5m, rate_cache_write_1h, rate_cache_read, rate_output, fee_web_search, fee_web_fetch), load_id) FROM model_price_slots) AS _price_all
+SELECT * EXCEPT (_price_rate_input, _price_rate_cache_write_5m, _price_rate_cache_write_1h, _price_rate_cache_read, _price_rate_output, _price_fees),
+    (_price_rate_input) + nullIf(isNaN(_price_rate_input), 1) AS rate_input_usd,
+    (_price_rate_cache_read) + nullIf(isNaN(_price_rate_cache_read), 1) AS rate_cache_read_usd,
+    (_price_rate_cache_write_5m) + nullIf(isNaN(_price_rate_cache_write_5m), 1) AS rate_cache_write_5m_usd,
+    (_price_rate_cache_write_1h) + nullIf(isNaN(_price_rate_cache_write_1h), 1) AS rate_cache_write_1h_usd,
+    (_price_rate_output) + nullIf(isNaN(_price_rate_output), 1) AS rate_output_usd,
+    (input_tokens * _price_rate_input) + nullIf(isNaN(input_tokens * _price_rate_input), 1) AS cost_input_usd,
+    (cache_read_tokens * _price_rate_cache_read) + nullIf(isNaN(cache_read_tokens * _price_rate_cache_read), 1) AS cost_cache_read_usd,
+    (cache_write_5m_tokens * _price_rate_cache_write_5m) + nullIf(isNaN(cache_write_5m_tokens * _price_rate_cache_write_5m), 1) AS cost_cache_write_5m_usd,
+    (cache_write_1h_tokens * _price_rate_cache_write_1h) + nullIf(isNaN(cache_write_1h_tokens * _price_rate_cache_write_1h), 1) AS cost_cache_write_1h_usd,
+    (output_tokens * _price_rate_output) + nullIf(isNaN(output_tokens * _price_rate_output), 1) AS cost_output_usd,
+    (_price_fees) + nullIf(isNaN(_price_fees), 1) AS cost_server_tools_usd,
+    (input_tokens * _price_rate_input + cache_write_5m_tokens * _price_rate_cache_write_5m + cache_write_1h_tokens * _price_rate_cache_write_1h + cache_read_tokens * _price_rate_cache_read + output_tokens * _price_rate_output + _price_fees) + nullIf(isNaN(input_tokens * _price_rate_input + cache_write_5m_tokens * _price_rate_cache_write_5m + cache_write_1h_tokens * _price_rate_cache_write_1h + cache_read_tokens * _price_rate_cache_read + output_tokens * _price_rate_output + _price_fees), 1) AS cost_usd,
+    ((input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens) * _price_rate_input + output_tokens * _price_rate_output + _price_fees) + nullIf(isNaN((input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens) * _price_rate_input + output_tokens * _price_rate_output + _price_fees), 1) AS cost_uncached_usd
+FROM (
+    SELECT * EXCEPT (_price_slot),
+        arrayElement(_price_all.8, _price_slot) AS _price_rate_input,
+        arrayElement(_price_all.9, _price_slot) AS _price_rate_cache_write_5m,
+        arrayElement(_price_all.10, _price_slot) AS _price_rate_cache_write_1h,
+        arrayElement(_price_all.11, _price_slot) AS _price_rate_cache_read,
+        arrayElement(_price_all.12, _price_slot) AS _price_rate_output,
+        web_search_requests * arrayElement(_price_all.13, _price_slot) + web_fetch_requests * arrayElement(_price_all.14, _price_slot) AS _price_fees
+    FROM (
+        SELECT * EXCEPT (_price_latest, _price_index),
+            arrayElement(_price_all.3, _price_latest) AS price_model,
+            toLowCardinality(toUInt32(_price_index * 36 + (is_batch * 9 + transform(speed, ['', 'standard', 'fast'], [0, 0, 1], 2) * 3 + transform(inference_geo, ['', 'global', 'us'], [0, 0, 1], 2)) * 2 + ((input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens) > arrayElement(_price_all.7, _price_index * 4 + 1 * has(betas, _price_all.6[1]) + 2 * has(betas, _price_all.6[2]) + 1)) + 1)) AS _price_slot
+        FROM (
+            WITH cityHash64(replaceRegexpAll(replaceRegexpOne(replaceRegexpOne(lower(trimBoth(model)), '^(?:.*/)?(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\\.)?(?:anthropic\\.)?', ''), '(?:-(?:[0-9]{8}|latest))?(?:-v[0-9]+(?::[0-9]+)?)?(?:@[0-9a-z._-]+)?(?:\\[[^]]*\\])?$', ''), '([0-9])\\.([0-9])', '\\1-\\2')) AS _price_key,
+                 toDate(timestamp) AS _price_day
+            SELECT *,
+                transform(_price_key, _price_all.4, _price_all.5, toUInt32(0)) AS _price_latest,
+                if(_price_day >= arrayElement(_price_all.2, _price_latest), _price_latest,
+               toUInt32(arrayLastIndex((k, f) -> k = _price_key AND f <= _price_day,
+                                       _price_all.1, _price_all.2))) AS _price_index
+            FROM (
+                SELECT * EXCEPT (report_rank) FROM (
+                    SELECT timestamp, call_id, run_id, service_name, turn, model, is_batch, speed, inference_geo, betas, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, web_search_requests, web_fetch_requests, prefix_large_blocks,
+                        row_number() OVER (PARTITION BY call_id ORDER BY source_rank DESC) AS report_rank
+                    FROM llm_call_reports
+                    WHERE notEmpty(prefix_large_blocks) AND timestamp >= now64(9) - INTERVAL 30 DAY AND timestamp < now64(9) + INTERVAL 1 DAY
+                      AND arrayExists(b -> b.tokens >= 10000, prefix_large_blocks)
+                )
+                WHERE report_rank = 1
+            )
+        )
+    )
+))
+WHERE cost_usd IS NOT NULL)
+ARRAY JOIN large AS b)
+)
+WHERE nth > 2 AND sending_calls >= 7)
+GROUP BY run_id, service_name, model, call_id))
+GROUP BY run_id, service_name, model
+HAVING savings_usd > 0);
