@@ -1,0 +1,145 @@
+"""``tokentrail demo --exit`` to completion, then every agent checked for what it was built
+to show, through the JSON API of a real ``tokentrail serve`` on the demo's store.
+
+The expectations follow from the prompt-cache rules (docs/facts.md §1), the causes of
+``cache_events`` and the rules of the insights (README), applied to what each agent does
+(tokentrail/demo/agents.py): a tool task is two calls (the emulator calls one tool, then
+answers), a task without tools one call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.serve import Serve, serving
+from tokentrail.demo.agents import AGENTS, SOURCES, TICKETS
+
+pytestmark = pytest.mark.integration
+
+TIMESTAMP = "timestamp-in-system-prompt"
+SYSTEM_CHANGED = [(turn, "system_changed") for turn in (2, 3, 4)]  # every call after the 1st
+
+# agent -> the (turn, cause) of each cache event of its run(s), in order
+EVENTS: dict[str, list[tuple[int, str]]] = {
+    "well-cached-coding-agent": [],
+    TIMESTAMP: SYSTEM_CHANGED,
+    "tools-reordered-every-turn": [(turn, "tools_changed") for turn in range(2, 7)],
+    "no-cache-breakpoint": [(turn, "no_breakpoint") for turn in range(2, 6)],
+    # 9 and 14 minutes pass before the 2nd and the 3rd task (turns 3 and 5)
+    "long-pauses-between-turns": [(3, "ttl_expired"), (5, "ttl_expired")],
+    "orchestrator-fan-out": [],
+    "classification-on-opus": [],
+    "huge-tool-result-dragged-along": [],
+    # 4 tasks and the summary request (10 calls), then the conversation starts over
+    "compacts-its-context": [(11, "messages_changed")],
+}
+# words each event's detail must contain
+DETAILS = {TIMESTAMP: "looks like a timestamp", "tools-reordered-every-turn": "reordered",
+           "no-cache-breakpoint": "no cache breakpoint",
+           "long-pauses-between-turns": "5m TTL",
+           "compacts-its-context": "replaced from its first message"}
+CALLS = {"well-cached-coding-agent": 10, TIMESTAMP: 4, "tools-reordered-every-turn": 6,
+         "no-cache-breakpoint": 5, "long-pauses-between-turns": 6, "orchestrator-fan-out": 2,
+         "classification-on-opus": TICKETS, "huge-tool-result-dragged-along": 10,
+         "compacts-its-context": 12}
+
+# insight kind -> the agents it must name (by service, and by run where it is run-scoped)
+INSIGHTS: dict[str, set[str]] = {
+    "uncached_prefix": {"no-cache-breakpoint"},
+    "recurring_invalidation": {TIMESTAMP},
+    # every call re-writes a prompt no later call reads
+    "unread_cache_writes": {TIMESTAMP, "tools-reordered-every-turn"},
+    "ttl_too_short": {"long-pauses-between-turns"},
+    "batch_candidate": {"orchestrator-fan-out"},
+    "model_routing_candidate": {"classification-on-opus"},
+    "context_dead_weight": {"huge-tool-result-dragged-along"},
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[tuple[dict[str, Any], str, Serve]]:
+    """The demo's JSON summary, its output, and a serve on the store it left behind."""
+    data = tmp_path_factory.mktemp("demo") / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TOKENTRAIL_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "tokentrail", "demo", "--exit", "--no-open", "--json",
+         "--data", str(data), "--ui-port", "0", "--otlp-http-port", "0", "--sql-port", "0"],
+        capture_output=True, text=True, timeout=280, cwd=REPO, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    with serving(data) as server:
+        yield summary, done.stdout, server
+
+
+def api(server: Serve, path: str, **params: str) -> Any:
+    response = httpx.get(f"{server.ui}{path}", params=params, timeout=60)
+    assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+    return response.json()
+
+
+def test_the_demo_says_where_to_look(demo) -> None:
+    summary, output, _ = demo
+    assert set(summary["runs"]) == set(AGENTS)
+    assert summary["calls"] == sum(CALLS[n] * AGENTS[n].runs for n in AGENTS) + SOURCES
+    first = summary["runs"][TIMESTAMP][0]
+    lines = output.splitlines()
+    look = lines.index("Look first at:")
+    assert lines[look + 1] == f"  1. {summary['ui']}/runs/{first}"
+    assert lines[look + 4] == f"  2. {summary['ui']}/insights"
+    for name in AGENTS:
+        assert f"  {name}: {AGENTS[name].teaches}" in lines or name == TIMESTAMP
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_each_agent_shows_what_it_was_built_to_show(name: str, demo) -> None:
+    summary, _, server = demo
+    run_ids = summary["runs"][name]
+    assert len(run_ids) == AGENTS[name].runs
+    for run_id in run_ids:
+        page = api(server, f"/api/runs/{run_id}")
+        assert page["run"]["run_name"] == name
+        assert page["run"]["service_name"] == name
+        assert len(page["calls"]) == CALLS[name]
+        events = [(e["turn"], e["cause"]) for e in page["events"]]
+        assert events == EVENTS[name], page["events"]
+        for event in page["events"]:
+            assert DETAILS[name] in event["detail"], event
+            assert event["extra_cost_usd"] > 0
+        if name == "orchestrator-fan-out":  # 12 sub-agents of one call each
+            children = page["children"]
+            assert len(children) == SOURCES
+            assert {c["run_name"] for c in children} == {"summarize-source"}
+            assert all(c["calls"] == 1 for c in children)
+        if name == "well-cached-coding-agent":  # every call after the first reads
+            assert all(c["cache_read_tokens"] > 0 for c in page["calls"][1:])
+
+
+def test_insights_name_the_agents_that_show_them(demo) -> None:
+    summary, _, server = demo
+    now = datetime.now(timezone.utc)
+    page = api(server, "/api/insights", start=(now - timedelta(days=1)).isoformat(),
+               end=(now + timedelta(minutes=5)).isoformat())
+    agent_of = {run_id: name for name, ids in summary["runs"].items() for run_id in ids}
+    seen: dict[str, set[str]] = {}
+    for finding in page["findings"]:
+        service = finding["service_name"]
+        assert service in AGENTS, finding  # every finding is one of the demo's agents'
+        seen.setdefault(finding["kind"], set()).add(service)
+        assert finding["savings_usd"] > 0, finding
+        if finding["scope"] == "run":
+            assert {agent_of[r] for r in finding["run_ids"]} == {service}, finding
+    assert seen == INSIGHTS
+    [recurring] = [f for f in page["findings"] if f["kind"] == "recurring_invalidation"]
+    assert set(recurring["run_ids"]) == set(summary["runs"][TIMESTAMP])
+    [batch] = [f for f in page["findings"] if f["kind"] == "batch_candidate"]
+    assert batch["calls"] == SOURCES
