@@ -32,6 +32,13 @@ def timestamp(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def short_time(value: datetime | None) -> str:
+    """``MM-DD HH:MM`` for dense tables (the full timestamp goes in a title)."""
+    if value is None:
+        return "-"
+    return value.strftime("%m-%d %H:%M")
+
+
 def day(value: datetime | Any | None) -> str:
     """A day as ``YYYY-MM-DD`` (dates and datetimes alike)."""
     if value is None:
@@ -80,6 +87,7 @@ def register(env) -> None:
     env.filters["tokens"] = tokens
     env.filters["timestamp"] = timestamp
     env.filters["day"] = day
+    env.filters["short_time"] = short_time
     env.filters["usd"] = usd
     env.filters["pct"] = pct
     env.filters["count"] = count

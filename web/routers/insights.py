@@ -48,7 +48,10 @@ SCENARIO_OF_KIND = {
     ins.BATCH_CANDIDATE: "batch",
     ins.MODEL_ROUTING_CANDIDATE: "model",
     ins.TTL_TOO_SHORT: "ttl_1h",
+    ins.CONTEXT_DEAD_WEIGHT: "dead_weight",
 }
+# Only scenarios this version of the analysis has.
+SCENARIO_OF_KIND = {k: v for k, v in SCENARIO_OF_KIND.items() if v in wi.SCENARIOS}
 
 # How the kinds without a scenario get their number.
 BASIS_OF_KIND = {
@@ -56,11 +59,9 @@ BASIS_OF_KIND = {
                                 "(their missed tokens re-priced as cache reads)",
     ins.UNREAD_CACHE_WRITES: "the unread writes re-priced as uncached input (no what-if "
                              "scenario re-prices this alone)",
-    ins.CONTEXT_DEAD_WEIGHT: "the dead-weight tokens re-priced as removed from later calls",
 }
 
-Scenario = Literal["batch", "model", "ttl_1h", "cache_prefix", "cache_messages",
-                   "compaction"]
+Scenario = Literal.__getitem__(tuple(wi.SCENARIOS))  # every scenario of analysis/whatif.py
 KindQuery = Annotated[list[str] | None, Query(
     description=f"Only these kinds (repeatable): {', '.join(KINDS)}")]
 
