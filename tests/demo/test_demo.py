@@ -143,3 +143,42 @@ def test_insights_name_the_agents_that_show_them(demo) -> None:
     assert set(recurring["run_ids"]) == set(summary["runs"][TIMESTAMP])
     [batch] = [f for f in page["findings"] if f["kind"] == "batch_candidate"]
     assert batch["calls"] == SOURCES
+
+
+SCREENSHOTS = REPO / "docs" / "screenshots"  # the README shows these
+
+
+def test_readme_screenshots_from_the_demo(demo) -> None:
+    """The README's screenshots, taken from the demo's pages in chromium (so they show
+    what the UI draws today), after checking that each shows what the README says."""
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import chromium
+
+    reason = chromium.missing()
+    if reason:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"the README screenshots need chromium in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    summary, _, server = demo
+    run_id = summary["runs"][TIMESTAMP][0]
+    second_call = api(server, f"/api/runs/{run_id}")["calls"][1]["call_id"]
+    with chromium.browser(1360, 900) as driver:
+        driver.get(f"{server.ui}/runs/{run_id}")
+        markers = driver.find_elements(By.CSS_SELECTOR, "svg.timeline-chart .event-marker")
+        assert [m.get_attribute("data-cause") for m in markers] == ["system_changed"] * 3
+        chromium.screenshot(driver, str(SCREENSHOTS / "timeline.png"), full_page=False)
+
+        driver.get(f"{server.ui}/calls/{second_call}")
+        diff = driver.find_element(By.ID, "prefix-diff")
+        assert "changed" in diff.text and "timestamp" in diff.text, diff.text
+        driver.execute_script("arguments[0].scrollIntoView()", diff)
+        chromium.screenshot(driver, str(SCREENSHOTS / "call-diff.png"), full_page=False)
+
+        driver.get(f"{server.ui}/insights")
+        kinds = {a.get_attribute("data-kind")
+                 for a in driver.find_elements(By.CSS_SELECTOR, "article.insight")}
+        assert kinds == set(INSIGHTS)
+        chromium.screenshot(driver, str(SCREENSHOTS / "insights.png"), full_page=False)
+    for name in ("timeline", "call-diff", "insights"):
+        assert (SCREENSHOTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
