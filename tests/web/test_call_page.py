@@ -176,6 +176,31 @@ def test_a_call_without_fingerprints_is_a_page_not_an_error(store, web):
                       "system": "unknown"}
 
 
+def test_captured_contents_are_shown_as_text(store, web):
+    """An agent that opted in to content capture: the span's GenAI content attributes
+    are on the page (escaped) and in the JSON; a call without them says so."""
+    attrs = anthropic_call_attrs(response_id="msg_captured", uncached=50, read=0, write=0,
+                                 output=5, conversation="captured")
+    attrs["gen_ai.system_instructions"] = '[{"type":"text","content":"You are <b>terse</b>."}]'
+    attrs["gen_ai.input.messages"] = '[{"role":"user","parts":[{"content":"hi & bye"}]}]'
+    store.insert("otel_traces", trace_rows(trace_request([span(attrs)])), TRACE_COLUMNS)
+    text = web.get("/calls/msg_captured").text
+    contents = parse(text).by_id("contents")
+    assert [h.text for h in contents.find_all("h3")] == ["System", "Input messages"]
+    assert [p.text for p in contents.find_all("pre")] == [
+        attrs["gen_ai.system_instructions"], attrs["gen_ai.input.messages"]]
+    assert "<b>terse</b>" not in text and "&lt;b&gt;terse&lt;/b&gt;" in text
+    assert web.get("/api/calls/msg_captured").json()["contents"] == [
+        {"part": "System", "text": attrs["gen_ai.system_instructions"]},
+        {"part": "Input messages", "text": attrs["gen_ai.input.messages"]}]
+    plain = anthropic_call_attrs(response_id="msg_uncaptured", uncached=50, read=0, write=0,
+                                 output=5, conversation="uncaptured")
+    store.insert("otel_traces", trace_rows(trace_request([span(plain)])), TRACE_COLUMNS)
+    assert web.get("/api/calls/msg_uncaptured").json()["contents"] == []
+    assert "were not captured" in parse(web.get("/calls/msg_uncaptured").text).by_id(
+        "contents").text
+
+
 def test_hostile_values_are_escaped_on_the_call_page(store, web):
     evil = "<script>alert(1)</script>"
     attrs = anthropic_call_attrs(response_id="msg_evil", uncached=5, read=0, write=0, output=1,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from tokentrail.analysis.cache_events_rules import CAUSES
 from tokentrail.web import svg
+from tokentrail.web.call_contents import captured_contents
 from tokentrail.web.dependencies import StoreDep, templates
 from tokentrail.web.prefix_diff import compare
 from tokentrail.web.run_data import call_detail
@@ -27,10 +28,6 @@ BUCKET_ROWS = (
      "rate_cache_write_1h_usd"),
     ("Output", "output_tokens", "cost_output_usd", "rate_output_usd"),
 )
-# Captured prompt contents, present only when the agent opted in (and the store keeps
-# them); shown as text, autoescaped.
-CONTENT_FIELDS = (("system_instructions", "System"), ("input_messages", "Input messages"),
-                  ("output_messages", "Output"))
 
 
 class CallPage(BaseModel):
@@ -42,6 +39,7 @@ class CallPage(BaseModel):
     events: list[dict[str, Any]]
     prefix: dict[str, Any]
     gap_seconds: float | None
+    contents: list[dict[str, str]]  # captured text, only when the agent opted in
 
 
 def _load(store, call_id: str) -> dict[str, Any]:
@@ -54,6 +52,8 @@ def _load(store, call_id: str) -> dict[str, Any]:
     if previous and previous.get("timestamp") and call.get("timestamp"):
         gap = (call["timestamp"] - previous["timestamp"]).total_seconds()
     detail["gap_seconds"] = gap
+    detail["contents"] = [{"part": heading, "text": text}
+                          for heading, text in captured_contents(store, call)]
     return detail
 
 
@@ -64,10 +64,8 @@ def call_page(request: Request, call_id: str, store: StoreDep):
     except HTTPException:
         return templates.TemplateResponse(request, "missing.html",
                                           {"what": "call", "ident": call_id}, status_code=404)
-    call = detail["call"]
-    contents = [(label, call[key]) for key, label in CONTENT_FIELDS if call.get(key)]
     return templates.TemplateResponse(request, "call.html", {
-        **detail, "buckets": BUCKET_ROWS, "contents": contents, "fmt": svg, "causes": CAUSES})
+        **detail, "buckets": BUCKET_ROWS, "fmt": svg, "causes": CAUSES})
 
 
 @router.get("/api/calls/{call_id:path}", name="call_json", response_model=CallPage)
