@@ -165,16 +165,19 @@ def hit_rate_line(rows: list[Any], start: datetime, end: datetime) -> LineChart:
                      yticks, _x_labels(days, band), empty=not points)
 
 
-def hbars(chart_id: str, title: str, items: list[tuple[str, float, int | None]],
+def hbars(chart_id: str, title: str, items: list[tuple[str, float | None, int | None]],
           unit: str) -> HBars:
-    """(label, value, an extra count or None) as horizontal bars, in the order given."""
+    """(label, value, an extra count or None) as horizontal bars, in the order given. A
+    None value (money lost on a model without a price) draws no bar and reads as
+    'unpriced'."""
     chart = HBars(chart_id, title, unit, [])
-    high = max((v for _, v, _ in items), default=0.0)
+    high = max((v or 0.0 for _, v, _ in items), default=0.0)
     scale = svg.LinearScale(0.0, high or 1.0, 0.0, chart.width - chart.label_width - 130)
     for i, (label, value, extra) in enumerate(items):
         chart.items.append({"label": label, "value": value, "extra": extra,
                             "y": 4 + i * chart.row_height,
-                            "length": round(max(scale.length(value), 1.0 if value else 0), 2)})
+                            "length": round(max(scale.length(value or 0.0),
+                                                1.0 if value else 0), 2)})
     chart.empty = not items
     return chart
 
@@ -191,8 +194,7 @@ def build(fleet: FleetPage) -> dict[str, Any]:
                                      fleet.start, fleet.end),
         "hit_rate": hit_rate_line(fleet.hit_rate_by_day, fleet.start, fleet.end),
         "lost": hbars("lost-by-cause", "Lost to cache events, by cause",
-                      [(r.cause, float(r.extra_cost_usd or 0), r.events)
-                       for r in causes], "usd"),
+                      [(r.cause, r.extra_cost_usd, r.events) for r in causes], "usd"),
         "sources": hbars("calls-by-source", "Calls per source",
                          [(r.source, float(r.calls), None) for r in sources], "count"),
     }

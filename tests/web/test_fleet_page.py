@@ -37,7 +37,13 @@ CALLS: list[Call] = [
     *single("fl-c", at=0.0),
     *single(IMG, at=-40 * DAY, service=SCRIPT),
 ]
-ODD = Call("fl-odd", 1, at=-1 * DAY + 60, model=ODD_MODEL, uncached=10, output=5, service=IMG)
+OTHER_ODD_MODEL = "claude-<i>y</i>"
+# A run on models without a price whose model changed: a cache event (model_changed)
+# whose extra cost is unknown (null), as a hostile or unreleased model name gives.
+ODD = [Call("fl-odd", 1, at=-1 * DAY + 60, model=ODD_MODEL, w5=3000, uncached=10, output=5,
+            service=IMG),
+       Call("fl-odd", 2, at=-1 * DAY + 70, model=OTHER_ODD_MODEL, w5=3000, uncached=10,
+            output=5, service=IMG)]
 IN_RANGE = [c for c in CALLS if c.at > -10 * DAY]
 RANGE = {"start": (NOW - timedelta(days=10)).isoformat(),
          "end": (NOW + timedelta(days=1)).isoformat()}
@@ -47,7 +53,7 @@ RANGE = {"start": (NOW - timedelta(days=10)).isoformat(),
 def client(tmp_path_factory) -> Iterator:
     store = Store.open(f"chdb://{tmp_path_factory.mktemp('fleet') / 'data'}")
     try:
-        ingest(store, [*CALLS, ODD])
+        ingest(store, [*CALLS, *ODD])
         with ui(store) as c:
             yield c
     finally:
@@ -77,13 +83,15 @@ def test_cost_per_day_by_model_and_service(fleet):
         by_model[(day_of(c), c.model)] += cost(c)
         by_service[(day_of(c), c.service)] += cost(c)
     got = {(r["day"], r["model"]): r["cost_usd"] for r in fleet["cost_by_day_model"]}
-    assert got.pop((day_of(ODD), ODD_MODEL)) in (None, 0)  # unpriced
+    for odd in ODD:  # unpriced
+        assert got.pop((day_of(odd), odd.model)) in (None, 0)
     assert got == pytest.approx(dict(by_model), rel=1e-9)
     got = {(r["day"], r["service_name"]): r["cost_usd"] for r in fleet["cost_by_day_service"]}
-    assert got.pop((day_of(ODD), IMG)) in (None, 0)
+    assert got.pop((day_of(ODD[0]), IMG)) in (None, 0)
     assert got == pytest.approx(dict(by_service), rel=1e-9)
     totals = fleet["totals"]
-    assert totals["calls"] == len(IN_RANGE) + 1 and totals["runs"] == 4
+    assert totals["calls"] == len(IN_RANGE) + 2 and totals["runs"] == 4
+    assert totals["unpriced_calls"] == 2
     assert totals["cost_usd"] == pytest.approx(sum(cost(c) for c in IN_RANGE), rel=1e-9)
 
 
@@ -92,10 +100,13 @@ def test_hit_rate_lost_money_sources_top_runs(fleet):
     loop_day = [c for c in IN_RANGE if c.run == "fl-a"]
     assert rates[day_of(loop_day[0])]["hit_rate"] == pytest.approx(
         sum(c.read for c in loop_day) / sum(c.total_in for c in loop_day))
-    # fl-b's second call re-wrote the 3,000 tokens whose 5-minute entry had expired.
-    assert fleet["lost_by_cause"] == [{"cause": "ttl_expired", "events": 1,
-                                       "extra_cost_usd": pytest.approx(3000 * 3.45 / 1e6)}]
-    assert sum(r["calls"] for r in fleet["calls_by_source"]) == len(IN_RANGE) + 1
+    # fl-b's second call re-wrote the 3,000 tokens whose 5-minute entry had expired;
+    # fl-odd's model changed between two models without a price: lost, but how much is
+    # unknown.
+    lost = {r["cause"]: (r["events"], r["extra_cost_usd"]) for r in fleet["lost_by_cause"]}
+    assert lost == {"ttl_expired": (1, pytest.approx(3000 * 3.45 / 1e6)),
+                    "model_changed": (1, None)}
+    assert sum(r["calls"] for r in fleet["calls_by_source"]) == len(IN_RANGE) + 2
     top = [r["run_id"] for r in fleet["top_runs"]]
     priced = sorted({c.run for c in IN_RANGE},
                     key=lambda run: -sum(cost(c) for c in IN_RANGE if c.run == run))
@@ -110,7 +121,7 @@ def test_the_html_shows_the_json_numbers(page, fleet):
                       page, re.S).group(0)
     header = [htmllib.unescape(h) for h in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table)]
     assert header[0] == "Day" and header[-1] == "Total"
-    assert set(header[1:-1]) == {c.model for c in IN_RANGE} | {ODD_MODEL}
+    assert set(header[1:-1]) == {c.model for c in IN_RANGE + ODD}
     body = {re.search(r'<th scope="row">(.*?)</th>', r).group(1):
             re.findall(r'<td class="num">(.*?)</td>', r)
             for r in re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)}
@@ -137,6 +148,10 @@ def test_every_chart_is_svg_with_a_table(page, fleet):
     line = re.search(r'<path class="rate-line" d="([^"]*)"', page).group(1)
     assert line.startswith("M") and len(re.findall(r"[ML]", line)) == len(fleet["hit_rate_by_day"])
     assert re.search(r'<g class="hbar" data-label="ttl_expired">', page)
+    unpriced = re.search(r'<g class="hbar" data-label="model_changed">.*?</g>', page, re.S)
+    assert 'width="0.0"' in unpriced.group(0) and "unpriced · 1 events" in unpriced.group(0)
+    kpis = re.search(r'<section id="fleet-totals".*?</section>', page, re.S).group(0)
+    assert usd(3000 * 3.45 / 1e6) in kpis  # lost to cache events: the priced part
 
 
 def test_range_picker_and_presets(client):
@@ -181,6 +196,7 @@ def test_telemetry_is_escaped(client):
         "start": (NOW - timedelta(days=50)).date().isoformat(), "end": RANGE["end"]}).text
     assert_escaped(page)
     assert "<b>x</b>" not in page and "claude-&lt;b&gt;x&lt;/b&gt;" in page
+    assert "<i>y</i>" not in page and "claude-&lt;i&gt;y&lt;/i&gt;" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the service, in the legend
 
 

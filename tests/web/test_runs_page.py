@@ -161,6 +161,36 @@ def test_filter_form_and_run_links(client):
     assert '<option value="beta">' in form and f'<option value="{HAIKU}">' in form
 
 
+def form_values(page: str, **chosen: str) -> dict[str, str]:
+    """What the filter form submits: every field's current value (a select's selected
+    option, else its first), with ``chosen`` ones changed, as a browser would."""
+    form = re.search(r'<form id="run-filters".*?</form>', page, re.S).group(0)
+    values = {}
+    for name, options in re.findall(r'<select name="([^"]+)">(.*?)</select>', form, re.S):
+        picked = (re.search(r'<option value="([^"]*)" selected>', options)
+                  or re.search(r'<option value="([^"]*)"', options))
+        values[name] = htmllib.unescape(picked.group(1))
+    for name, value in re.findall(r'<input name="([^"]+)" type="[^"]+" value="([^"]*)"', form):
+        values[name] = htmllib.unescape(value)
+    return {**values, **chosen}
+
+
+def test_the_form_as_submitted_applies(client):
+    """Apply with nothing changed sends every field, the empty ones included
+    (has_events=, start=, end=): that is the unfiltered list."""
+    params = form_values(client.get("/").text)
+    assert params == {"service": "", "model": "", "start": "", "end": "", "has_events": "",
+                      "sort": "recent"}
+    assert list(rows(client.get("/", params=params).text)) == NEWEST_FIRST
+    params = form_values(client.get("/", params=params).text, service="alpha",
+                         has_events="false")
+    response = client.get("/", params=params)
+    assert response.status_code == 200, response.text
+    assert list(rows(response.text)) == ["loop-a"]
+    assert form_values(response.text)["has_events"] == "false"   # the form keeps its state
+    assert client.get("/api/runs", params={"has_events": ""}).json()["total"] == 4
+
+
 def test_paging_keeps_the_filters(client):
     page2 = client.get("/api/runs", params={"per_page": 1, "page": 2}).json()
     assert (page2["total"], page2["pages"], ids(page2)) == (4, 4, ["expired-b"])

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator
 
 from tokentrail.store import Store
 from tokentrail.web.api_models import FilterOptions, RunFilters, RunListRow, RunsPage
@@ -24,8 +25,10 @@ PAGE_SIZE = 50
 Sort = Literal["recent", "cost"]
 ServiceQuery = Annotated[str | None, Query(description="Only runs of this service")]
 ModelQuery = Annotated[str | None, Query(description="Only runs that called this model")]
-HasEventsQuery = Annotated[bool | None, Query(
-    description="true: only runs with cache events; false: only runs without")]
+# The form's "any" option submits has_events= (empty): that is "not given".
+HasEventsQuery = Annotated[bool | None, BeforeValidator(lambda v: None if v == "" else v),
+                           Query(description="true: only runs with cache events; false: "
+                                             "only runs without; empty: any")]
 SortQuery = Annotated[Sort, Query(description="recent: newest first; cost: costliest first")]
 PageQuery = Annotated[int, Query(ge=1)]
 PerPageQuery = Annotated[int, Query(ge=1, le=500)]
