@@ -217,7 +217,8 @@ def demo(data: Path | None, ui_port: int | None, otlp_http_port: int | None,
     def interrupted(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupted)  # stop serve and clean up, as on Ctrl-C
+    for signum in (signal.SIGINT, signal.SIGTERM):  # stop serve, clean up (also when a
+        signal.signal(signum, interrupted)  # shell started the demo with SIGINT ignored)
     options = DemoOptions(data=data, ui_port=ui_port, otlp_http_port=otlp_http_port,
                           sql_port=sql_port, open_browser=open_browser,
                           keep_running=keep_running)
