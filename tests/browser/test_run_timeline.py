@@ -1,13 +1,20 @@
 """The run timeline (/runs/{run_id}) as a person sees it: the chart is drawn, the cache
 event of the 8-turn agent sits on turn 5 and names its cause, pointing at it or tabbing
-to it tells the detail, clicking it opens the call; sub-runs link both ways."""
+to it tells the detail, clicking it opens the call; sub-runs link both ways; a run in
+progress grows on the open page."""
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
 
 from tests.browser import agents, chromium
 from tests.browser.looking import box, css, eventually, hover, move_away, tab_to, visible_text
+from tests.otlp import anthropic_call_attrs, span, trace_request
+from tests.waiting import wait_until
+from tokentrail import semconv as sc
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +132,49 @@ def test_an_unknown_run_says_so(page) -> None:
     driver = page("/runs/no-such-run")
     assert "no-such-run" in visible_text(driver)
     assert not css(driver, "svg.timeline-chart")
+
+
+LIVE = "browser-live"
+
+
+def _post_live_turns(site, *turns: int) -> None:
+    """Calls of a run going on now, as OTLP (the SDK's native span attributes)."""
+    spans = []
+    for turn in turns:
+        attrs = anthropic_call_attrs(response_id=f"msg_browser_live_{turn}", uncached=30,
+                                     read=0 if turn == 1 else 2000,
+                                     write=2000 if turn == 1 else 40, output=15)
+        attrs.update({sc.RUN_ID: LIVE, sc.RUN_NAME: "live agent", sc.TURN: turn})
+        spans.append(span(attrs, start_ns=time.time_ns(), duration_ns=300_000_000))
+    response = httpx.post(f"{site.serve.otlp}/v1/traces", timeout=30,
+                          content=trace_request(spans, service="browser-live")
+                          .SerializeToString(),
+                          headers={"content-type": "application/x-protobuf"})
+    assert response.status_code == 200, response.text
+
+
+def _turns_drawn(driver) -> list[int]:
+    return sorted(_bars_by_turn(driver))
+
+
+def test_a_run_in_progress_grows_without_a_reload(page, site) -> None:
+    site.calls[LIVE] = 3  # the other pages count it from now on
+    _post_live_turns(site, 1, 2)
+
+    def stored() -> int:
+        response = httpx.get(f"{site.ui}/api/runs/{LIVE}", timeout=30)
+        return len(response.json()["calls"]) if response.status_code == 200 else 0
+
+    wait_until(stored, until=lambda n: n == 2, timeout=60, interval=0.2,
+               message=f"the first two calls of {LIVE} are stored")
+    driver = page(f"/runs/{LIVE}")
+    assert _turns_drawn(driver) == [1, 2]
+    assert driver.find_element("css selector", ".live-badge").is_displayed()
+    driver.execute_script("window.__sameDocument = true")
+    _post_live_turns(site, 3)
+    eventually(lambda: _turns_drawn(driver), until=lambda turns: turns == [1, 2, 3],
+               timeout=60, message="the third turn appears on the open page")
+    assert driver.execute_script("return window.__sameDocument") is True, "the page reloaded"
+    eventually(lambda: len(css(driver, "table#turns tbody tr")), until=lambda n: n == 3,
+               message="the turns table grows too")
+    chromium.screenshot(driver, "run-live")
