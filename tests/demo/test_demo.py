@@ -182,3 +182,37 @@ def test_readme_screenshots_from_the_demo(demo) -> None:
         chromium.screenshot(driver, str(SCREENSHOTS / "insights.png"), full_page=False)
     for name in ("timeline", "call-diff", "insights"):
         assert (SCREENSHOTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_keeps_serving_until_ctrl_c_then_deletes_its_store(tmp_path) -> None:
+    """Without --exit and --data: the UI stays up after the guide, and Ctrl-C (SIGINT)
+    stops serve and removes the temporary store."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TOKENTRAIL_"))}
+    env["TMPDIR"] = str(tmp_path)  # where the demo's temporary directory goes
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokentrail", "demo", "--no-open", "--ui-port", "0",
+         "--otlp-http-port", "0", "--sql-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env)
+    try:
+        lines = []
+        for line in proc.stdout:  # ends at EOF if the demo exits: the assert says why
+            lines.append(line)
+            if line.startswith("Serving until Ctrl-C"):
+                break
+        assert lines and lines[-1].startswith("Serving until Ctrl-C"), "".join(lines)
+        ui = next(line.split()[1] for line in lines if line.startswith("UI: "))
+        assert httpx.get(f"{ui}/api/runs", timeout=30).json()["total"] > 0
+        assert [p.name.startswith("tokentrail-demo-") for p in tmp_path.iterdir()] == [True]
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, rest
+    assert "tokentrail demo: stopped" in rest
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{ui}/healthz", timeout=5)
