@@ -291,3 +291,29 @@ def test_numbers_read_as_people_read_them(store, web):
     assert all(re.fullmatch(r"\d+(\.\d)?[kMB]?", t) for t in ticks if t != "tokens per turn")
     assert any(t.endswith("k") for t in ticks)
     assert re.search(r"\$0\.0\d+", page.by_id("run-summary").text)
+
+
+def test_a_single_call_of_a_model_without_a_price_still_draws(store, web):
+    _post(store, _span("unpriced", "msg_unpriced", start_ns=NOW_NS, model="claude-future-9"))
+    response = web.get("/runs/unpriced")
+    assert response.status_code == 200
+    page = parse(response.text)
+    chart = page.find("svg", "timeline-chart")
+    assert {s.attrs["data-turn"] for s in chart.find_all("rect", "seg")} == {"1"}
+    assert not chart.find_all("path", "cost-line"), "no cost line without a price"
+    assert "without a known price" in page.find("figure", "timeline").text
+    summary = " ".join(page.by_id("run-summary").text.split())
+    assert "Cost - a model without a known price" in summary
+    data = web.get("/api/runs/unpriced").json()
+    assert data["run"]["cost_usd"] is None and data["cost_saved_usd"] is None
+    assert web.get("/calls/msg_unpriced").status_code == 200
+
+
+def test_one_hour_writes_get_their_own_segment(store, web):
+    calls = loop(3)
+    for c in calls:
+        c.write_1h, c.write_5m, c.ttls = c.write_5m, 0, ["1h", "1h"]
+    insert(store, "hour", calls)
+    chart = parse(web.get("/runs/hour").text).find("svg", "timeline-chart")
+    kinds = {c for s in chart.find_all("rect", "seg") for c in s.classes}
+    assert "seg-write-1h" in kinds and "seg-write-5m" not in kinds
