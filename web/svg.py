@@ -116,7 +116,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 def thinned(count: int, max_labels: int) -> list[int]:
     """Which of ``count`` consecutive items (1-based turns) get a label: every k-th,
     k a 1/2/5 x 10^n step, so at most about ``max_labels`` labels and round numbers.
-    Turn 1 is always labelled."""
+    Turn 1 is labelled too unless the step is 2 (it would crowd turn 2)."""
     if count <= 0:
         return []
     step = 1
@@ -125,7 +125,10 @@ def thinned(count: int, max_labels: int) -> list[int]:
     while math.ceil(count / step) > max(max_labels, 1):
         k += 1
         step = factors[k % 3] * 10 ** (k // 3)
-    return sorted({1, *range(step, count + 1, step)})
+    labels = set(range(step, count + 1, step))
+    if step == 1 or step >= 5:  # '1 2 4 6' reads oddly; '1 5 10' and '1 50 100' do not
+        labels.add(1)
+    return sorted(labels)
 
 
 # --- scales ------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ def test_nice_ticks_always_reach_the_maximum():
     (0, 20, []),
     (8, 20, [1, 2, 3, 4, 5, 6, 7, 8]),
     (45, 10, [1, 5, 10, 15, 20, 25, 30, 35, 40, 45]),
+    (36, 24, list(range(2, 37, 2))),
     (500, 20, [1, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500]),
 ])
 def test_thinned_labels_are_round_and_few(count, max_labels, labels):
