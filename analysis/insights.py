@@ -428,6 +428,10 @@ VIEW_DAYS = 30
 
 def view_select() -> str:
     """``insights``: the findings of the last :data:`VIEW_DAYS` days, from the facts
-    ``serve`` stores and the runs not stored yet judged on read."""
-    return bind_constants(insights_select(
+    ``serve`` stores and the runs not stored yet judged on read (with the settings
+    that keep planning that short, which a view keeps)."""
+    from .cache_events import settings_clause
+
+    findings = bind_constants(insights_select(
         f"now64(9) - INTERVAL {VIEW_DAYS} DAY", "now64(9) + INTERVAL 1 DAY"))
+    return f"SELECT * FROM ({findings})\n{settings_clause()}"  # noqa: S608

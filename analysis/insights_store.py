@@ -106,14 +106,21 @@ GROUP BY run_id
 HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)"""  # noqa: S608
 
 
-def facts_in_range(start: str, end: str) -> str:
+def facts_in_range(start: str, end: str, *, on_read: bool = True) -> str:
     """The facts of the days whose first call lies in ``[start, end)`` (SQL
     expressions): stored ones of runs judged since their last rows, the others judged
     on read. Which runs are which is decided once per query (a scalar subquery), so a
-    pass that marks runs judged meanwhile cannot make them vanish from both halves."""
+    pass that marks runs judged meanwhile cannot make them vanish from both halves.
+
+    ``on_read=False``: the stored facts only, for a caller that just found no run to
+    judge (:func:`any_dirty_select`). Judging on read costs its planning even when it
+    judges nothing (the cost SQL three times over, windows, joins: hundreds of ms),
+    which is most of a read of the stored facts."""
     columns = ", ".join(FACT_COLUMNS)
     in_range = (f"first_ts >= {start} AND first_ts < {end} "
                 f"AND day >= toDate({start}) AND day <= toDate({end})")
+    if not on_read:
+        return f"SELECT {columns} FROM {STORED} FINAL WHERE {in_range}"  # noqa: S608
     return f"""
 WITH (SELECT groupArray(run_id) FROM ({dirty_runs_select()})) AS judged_on_read
 SELECT {columns}
@@ -127,6 +134,23 @@ FROM (
     WHERE {in_range}
 )
 {settings_clause()}"""  # noqa: S608
+
+
+def any_dirty_select() -> str:
+    """One row (``dirty``): whether any run got rows since its facts were judged."""
+    return f"SELECT count() > 0 AS dirty FROM ({dirty_runs_select()} LIMIT 1)"  # noqa: S608
+
+
+def findings_select(store, *, recurring: bool, stored: bool = True) -> str:
+    """The SQL of the findings over the parameters ``start``/``end`` for ``store`` (a
+    :class:`tokentrail.store.Store`): from the stored facts alone when no run is left
+    to judge on read (asked first: one small query), else with those runs judged on
+    read. Run it with :data:`.cache_events.QUERY_SETTINGS` (``Store._judge``), which
+    cut the planning of the judging SQL about five times."""
+    from .insights import insights_select
+
+    on_read = bool(store.query(any_dirty_select())[0]["dirty"]) if stored else True
+    return insights_select(recurring=recurring, stored=stored, on_read=on_read)
 
 
 # --- keeping insight_facts current (run by ``serve``; :func:`refresh`) -----------------

@@ -1,5 +1,6 @@
-"""Insights benchmark: ``insights`` over a 7-day range of a store holding ``--rows``
-calls (issue 13: at most 2 s for 10M stored calls on the embedded store).
+"""Insights benchmark: ``insights`` over 7 and 30 days of a store holding ``--calls``
+calls, judged on read and from the facts ``serve`` stores, side by side (issue 13: a
+7-day range of 10M stored calls in at most 2 s on the embedded store).
 
     python bench/insights.py [--calls 10000000] [--rounds 3]
 
@@ -10,11 +11,20 @@ turns 5 to 400 seconds apart, growing prompts, some cached and some not. Two lay
 of the same number of calls: spread over 30 days (the 7-day range holds about a
 quarter) and all inside the 7 days (the range holds all of them).
 
-Side by side, each the fastest of ``--rounds``: the whole-range scan of ``llm_calls``
-alone (``sum(cost_usd)``, the floor any analysis over those calls pays), the findings
-(:meth:`Store.insights`, without ``recurring_invalidation``, which reads
-``cache_events``: its cost is that view's and is measured by bench/cache_events.py),
-and one what-if over the fleet.
+Per layout, in this order (rounds: the fastest of ``--rounds``; a judged-on-read
+measure runs once at a million calls and more, it takes minutes):
+
+* the whole-range scan of ``llm_calls`` alone (``sum(cost_usd)``, 7 days);
+* on read, before ``serve`` judged anything (every run judged on read: a store written
+  by a stock Collector with no ``serve``, or right after the upgrade): 7 and 30 days
+  through :meth:`Store.insights`, and the range-limited judging of every call in the
+  range (``stored=False``, what other thresholds use; the path before the stored facts);
+* ``serve``'s passes over the whole backlog (runs per second);
+* stored: 7 and 30 days, and 7 days with one fresh run of 40 calls judged on read; and
+  whether the findings equal those judged on read.
+
+``recurring_invalidation`` is left out (it reads ``cache_events``, measured by
+bench/cache_events.py); the findings compared are those of the other kinds.
 """
 
 # ruff: noqa: S608 - every query here is built from this file's constants.
@@ -31,10 +41,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tokentrail.analysis import insights as ins  # noqa: E402
+from tokentrail.analysis import insights_store  # noqa: E402
+from tokentrail.analysis.cache_events import QUERY_SETTINGS  # noqa: E402
 from tokentrail.store import Store  # noqa: E402
 
 # A quarter of the runs have one call, the others 1 + (hash % 40): 0.25 + 0.75 * 20.5.
 SLOTS_FILLED = 15.625
+BACKLOG_RUNS = 20_000  # runs per pass while working off the backlog
 MODELS = ["claude-sonnet-4-6", "claude-opus-4-6", "claude-haiku-4-5", "claude-sonnet-4-5"]
 
 
@@ -80,34 +93,93 @@ def best(rounds: int, fn) -> tuple[float, object]:
     return min(times), result
 
 
-def measure(rows: int, days: int, rounds: int) -> list[str]:
+def _insights(store: Store, begin: datetime, end: datetime, *, stored: bool = True) -> list:
+    """Store.insights without recurring_invalidation: the same SQL, settings and check
+    for runs to judge on read."""
+    findings = insights_store.findings_select(store, recurring=False, stored=stored)
+    sql = f"SELECT * FROM ({findings}) ORDER BY savings_usd DESC"
+    result = store.client.query(sql, parameters={**ins.DEFAULTS, "start": begin, "end": end},
+                                settings=QUERY_SETTINGS)
+    return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+
+def _key(rows: list) -> list:
+    return sorted((r["kind"], r["service_name"], r["model"], r["calls"],
+                   round(float(r["savings_usd"]), 6)) for r in rows)
+
+
+def _drain(store: Store) -> tuple[float, int]:
+    started, runs = time.perf_counter(), 0
+    while True:
+        judged = insights_store.refresh(store, margin_seconds=0, max_runs=BACKLOG_RUNS)
+        runs += judged
+        if judged == 0:
+            return time.perf_counter() - started, runs
+
+
+def _log(what: str, seconds: float) -> None:
+    print(f"  {what}: {seconds * 1000:,.0f} ms", file=sys.stderr, flush=True)
+
+
+def measure(slots: int, days: int, rounds: int) -> list[str]:
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    begin, end = now - timedelta(days=7), now + timedelta(hours=1)
+    week = (now - timedelta(days=7), now + timedelta(hours=1))
+    month = (now - timedelta(days=30), now + timedelta(hours=1))
+    slow = 1 if slots > 2_000_000 else rounds
     with tempfile.TemporaryDirectory(prefix="tokentrail-bench-insights-") as tmp:
         store = Store.open(f"chdb://{Path(tmp) / 'data'}")
         try:
-            generate(store, rows, days, now)
+            generate(store, slots, days, now)
             stored = store.query("SELECT count() AS n FROM llm_call_reports")[0]["n"]
-            in_range = store.query(
+            in_week = store.query(
                 "SELECT count() AS n FROM llm_calls WHERE timestamp >= {s:DateTime64(9)} "
-                "AND timestamp < {e:DateTime64(9)}", {"s": begin, "e": end})[0]["n"]
+                "AND timestamp < {e:DateTime64(9)}", {"s": week[0], "e": week[1]})[0]["n"]
             scan_sql = ("SELECT sum(cost_usd) FROM llm_calls WHERE timestamp >= "
                         "{s:DateTime64(9)} AND timestamp < {e:DateTime64(9)}")
-            scan, _ = best(rounds, lambda: store.query(scan_sql, {"s": begin, "e": end}))
-            found, rows_found = best(rounds, lambda: _insights(store, begin, end))
-            whatif, _ = best(rounds, lambda: store.whatif("batch", begin, end))
+            print(f"{stored:,} calls over {days} days, {in_week:,} in 7 days",
+                  file=sys.stderr, flush=True)
+            scan, _ = best(slow, lambda: store.query(scan_sql, {"s": week[0], "e": week[1]}))
+            _log("scan", scan)
+            ranged, _ = best(slow, lambda: _insights(store, *week, stored=False))
+            _log("on read, range only, 7 days", ranged)
+            read_week, on_read = best(slow, lambda: _insights(store, *week))
+            _log("on read, 7 days", read_week)
+            read_month, _ = best(slow, lambda: _insights(store, *month))
+            _log("on read, 30 days", read_month)
+            backlog, runs = _drain(store)
+            _log(f"backlog of {runs:,} runs", backlog)
+            stored_week, from_facts = best(rounds, lambda: _insights(store, *week))
+            _log("stored, 7 days", stored_week)
+            stored_month, _ = best(rounds, lambda: _insights(store, *month))
+            _log("stored, 30 days", stored_month)
+            fresh_run(store, now)
+            fresh, _ = best(rounds, lambda: _insights(store, *week))
+            _log("stored + 1 fresh run, 7 days", fresh)
         finally:
             store.close()
-    kinds = sorted({r["kind"] for r in rows_found})
-    return [f"| {stored:,} over {days} days | {in_range:,} | {scan * 1000:,.0f} | "
-            f"{found * 1000:,.0f} | {whatif * 1000:,.0f} | {len(rows_found):,} "
-            f"({', '.join(kinds)}) |"]
+    same = "yes" if _key(on_read) == _key(from_facts) else "**no**"
+    return [f"| {stored:,} over {days} days | {in_week:,} | {scan * 1000:,.0f} | "
+            f"{ranged * 1000:,.0f} | {read_week * 1000:,.0f} | {read_month * 1000:,.0f} | "
+            f"{backlog:,.0f} s ({runs / backlog:,.0f} runs/s) | "
+            f"**{stored_week * 1000:,.0f}** | {stored_month * 1000:,.0f} | "
+            f"{fresh * 1000:,.0f} | {len(from_facts):,} ({same}) |"]
 
 
-def _insights(store: Store, begin: datetime, end: datetime) -> list[dict]:
-    sql = (f"SELECT * FROM ({ins.insights_select(recurring=False)}) "
-           "ORDER BY savings_usd DESC")
-    return store.query(sql, {**ins.DEFAULTS, "start": begin, "end": end})
+def fresh_run(store: Store, now: datetime) -> None:
+    """One run of 40 calls in the last hour, not judged yet (the view judges it on read)."""
+    ts = (now - timedelta(minutes=50)).strftime("%Y-%m-%d %H:%M:%S")
+    store.client.command(f"""
+        INSERT INTO llm_call_reports
+            (timestamp, call_id, trace_id, span_id, service_name, source, source_rank,
+             family_rank, run_id, turn, model, input_tokens, cache_read_tokens,
+             cache_write_tokens, cache_write_5m_tokens, output_tokens, stop_reason)
+        SELECT toDateTime64('{ts}', 9) + toIntervalSecond(number * 30),
+            concat('fresh_', toString(number)), 'fresh', hex(number), 'svc-1', 'tokentrail',
+            90, 0, 'fresh-run', toUInt32(number + 1), 'claude-sonnet-4-6',
+            toUInt64(200 + number * 300), toUInt64(if(number = 0, 0, 8000)),
+            toUInt64(if(number = 0, 8000, 0)), toUInt64(if(number = 0, 8000, 0)),
+            toUInt64(150), 'end_turn'
+        FROM numbers(40)""")
 
 
 def main() -> None:
@@ -116,15 +188,20 @@ def main() -> None:
                         help="calls to store (about: runs fill 15.6 of their 40 slots on "
                              "average)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--layouts", type=int, nargs="+", default=[30, 7],
+                        help="days the calls are spread over, one store each")
     args = parser.parse_args()
     slots = int(args.calls * 40 / SLOTS_FILLED)
     lines = []
-    for days in (30, 7):
+    for days in args.layouts:
         lines += measure(slots, days, args.rounds)
-    print(f"insights over a 7-day range, fastest of {args.rounds} rounds (ms):\n")
-    print("| stored calls | calls in range | scan llm_calls | insights | what-if (batch) "
-          "| findings |")
-    print("|---|---:|---:|---:|---:|---|")
+        print(lines[-1], flush=True)
+    print(f"\ninsights, ms (stored: fastest of {args.rounds} rounds):\n")
+    print("| stored calls | calls in 7 days | scan llm_calls, 7 days | on read, range only, "
+          "7 days | on read, 7 days | on read, 30 days | serve's backlog | stored, 7 days "
+          "| stored, 30 days | stored + 1 fresh run, 7 days "
+          "| findings (same as on read) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     print("\n".join(lines))
 
 

@@ -351,6 +351,7 @@ class Store:
         keeps only those kinds, ``settings`` override the thresholds that are query
         parameters (:data:`tokentrail.analysis.insights.DEFAULTS`)."""
         from tokentrail.analysis import insights as ins
+        from tokentrail.analysis import insights_store
 
         unknown = set(settings) - set(ins.DEFAULTS)
         if unknown:
@@ -360,14 +361,15 @@ class Store:
             "AND name = {name:String}", {"name": "cache_events"}))
         # The stored facts are judged with the default thresholds; others judge on read.
         stored = all(settings.get(k, v) == v for k, v in ins.DEFAULTS.items())
-        sql = (f"SELECT * FROM ({ins.insights_select(recurring=recurring, stored=stored)}) "  # noqa: S608
+        findings = insights_store.findings_select(self, recurring=recurring, stored=stored)
+        sql = (f"SELECT * FROM ({findings}) "  # noqa: S608
                "WHERE (empty({kinds:Array(String)}) OR has({kinds:Array(String)}, kind)) "
                "ORDER BY savings_usd DESC, kind, service_name, run_ids")
         if limit:
             sql += " LIMIT {limit:UInt32}"
         params = {**ins.DEFAULTS, **settings, "start": start, "end": end,
                   "kinds": list(kinds), "limit": limit}
-        return self.query(sql, params)
+        return self._judge(sql, params)
 
     def whatif(self, scenario: str, start: Any, end: Any, *, run: str = "",
                service: str = "", **settings: Any) -> dict[str, Any]:

@@ -100,7 +100,7 @@ SELECT service_name, model, timestamp FROM llm_call_reports WHERE cache_read_tok
 WHERE (service_name, model, timestamp) GLOBAL NOT IN (SELECT service_name, model, timestamp FROM insight_reads);
 
 CREATE OR REPLACE VIEW insights ON CLUSTER `__CLUSTER__`
-AS SELECT kind, scope, service_name, model, run_ids, calls, cost_usd, savings_usd, confidence, detail, fix, first_seen, last_seen FROM (
+AS SELECT * FROM (SELECT kind, scope, service_name, model, run_ids, calls, cost_usd, savings_usd, confidence, detail, fix, first_seen, last_seen FROM (
 SELECT kind, scope, service_name, model,
     arrayMap(x -> x.2, arraySlice(arrayReverseSort(groupArray((cost, run_id))), 1, 5)) AS run_ids,
     sum(calls_) AS calls,
@@ -684,4 +684,5 @@ ARRAY JOIN large AS b)
 WHERE nth > 2 AND sending_calls >= 7)
 GROUP BY run_id, service_name, model, call_id))
 GROUP BY run_id, service_name, model
-HAVING savings_usd > 0);
+HAVING savings_usd > 0))
+SETTINGS optimize_and_compare_chain = 0, query_plan_merge_expressions = 0, distributed_product_mode = 'global';

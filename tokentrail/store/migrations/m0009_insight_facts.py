@@ -22,7 +22,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "insights from facts serve keeps per run and day"
-CHECKSUM = "1e610936e8b8a68615fef211136e903bf7baab1bf5a76da55c3651f630fe3334"  # written by freeze
+CHECKSUM = "b4ca76f1042b83a9c509982be6fe1516f97926b4d4eec80d2c9da5919e52bce0"  # written by freeze
 
 
 def build() -> list[b.Piece]:
