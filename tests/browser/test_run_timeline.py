@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from selenium.webdriver.common.keys import Keys
 
 from tests.browser import agents, chromium
 from tests.browser.looking import box, css, eventually, hover, move_away, tab_to, visible_text
@@ -44,13 +45,23 @@ def test_the_chart_is_drawn_with_a_bar_per_turn(page) -> None:
         assert css(driver, f"svg.timeline-chart rect.seg.{kind}"), f"no {kind} bar drawn"
     line = driver.find_element("css selector", "svg.timeline-chart path.cost-line")
     assert box(driver, line)["width"] > 100, "the cumulative cost line is not drawn"
-    # the chart can be read as a table too: one row per turn
-    rows = css(driver, "table.chart-table tbody tr")
-    assert [r.get_attribute("data-turn") for r in rows] == [str(n) for n in range(1, 9)]
     chromium.screenshot(driver, "run-timeline")
+    # the chart can be read as a table too: one row per turn, behind its summary
+    def open_table() -> list[str]:
+        table = driver.find_element("css selector", "table.chart-table")
+        if not table.is_displayed():
+            driver.find_element("css selector", "details.chart-data summary").click()
+        rows = css(driver, "table.chart-table tbody tr")
+        return [r.get_attribute("data-turn") for r in rows if r.is_displayed()]
+
+    turns = eventually(open_table, until=lambda t: len(t) == 8,
+                       message="the chart's table opens with a row per turn")
+    assert turns == [str(n) for n in range(1, 9)]
+    row5 = driver.find_element("css selector", "table.chart-table tr[data-turn='5']").text
+    assert "system_changed" in row5, row5
 
 
-def test_the_turn_5_marker_names_the_cause_and_tells_the_detail(page) -> None:
+def test_the_turn_5_marker_names_the_cause_and_tells_the_detail(page, site) -> None:
     driver = page(TIMELINE)
     markers = eventually(lambda: css(driver, "a.event-marker"), message="a cache event marker")
     assert len(markers) == 1, [m.get_attribute("aria-label") for m in markers]
@@ -85,12 +96,21 @@ def test_the_turn_5_marker_names_the_cause_and_tells_the_detail(page) -> None:
     eventually(lambda: not driver.find_element("css selector", "#chart-tip").is_displayed(),
                message="the tooltip goes away when the pointer leaves the marker")
 
-    # by keyboard: Tab reaches the marker and its tooltip shows
-    driver.get(driver.current_url)
-    focused = tab_to(driver, "a.event-marker")
-    assert focused.get_attribute("data-turn") == "5"
-    tip = driver.find_element("css selector", "#chart-tip")
-    assert tip.is_displayed() and "system_changed" in tip.text, tip.text
+    # by keyboard: Tab reaches the marker, its tooltip shows, Enter opens the call (again
+    # from a fresh load if the live update replaced the chart meanwhile)
+    def by_keyboard() -> tuple[str, str, str]:
+        driver.get(site.url(TIMELINE))
+        focused = tab_to(driver, "a.event-marker")
+        tip = driver.find_element("css selector", "#chart-tip")
+        shown = (focused.get_attribute("data-turn"), tip.text if tip.is_displayed() else "")
+        focused.send_keys(Keys.ENTER)
+        return shown
+
+    turn, text = eventually(by_keyboard, message="Tab reaches the marker, Enter pressed")
+    assert turn == "5" and "system_changed" in text, (turn, text)
+    eventually(lambda: driver.current_url, until=lambda u: "/calls/" in u,
+               message="Enter on the focused marker opens its call")
+    assert visible_text(driver, "h1").startswith("Turn 5")
 
 
 def test_clicking_the_marker_opens_the_call(page, site) -> None:
