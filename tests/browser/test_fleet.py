@@ -57,10 +57,6 @@ def test_totals_charts_and_top_runs(page, site) -> None:
     assert css(driver, "svg.timeline-chart rect.seg")
 
 
-@pytest.mark.xfail(reason="page bug (helper C): /fleet answers 500 when a cache event has no "
-                   "price (the hostile run's model_changed between two unpriced models): "
-                   "fleet.html sums lost_by_cause's extra_cost_usd, which holds None",
-                   strict=False)
 def test_the_default_range_with_an_unpriced_event_and_the_presets(page, site) -> None:
     driver = page("/fleet")  # the last 30 days: the hostile run is in
     kpis = _kpis(driver)

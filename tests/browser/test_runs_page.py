@@ -88,9 +88,6 @@ def test_filters_narrow_the_rows(page, site) -> None:
     assert hostile.SERVICE in options and agents.SERVICE in options, options
 
 
-@pytest.mark.xfail(reason="page bug (helper C): the filter form submits has_events= (its 'any' "
-                   "option) and / answers 422 JSON 'Input should be a valid boolean' for every "
-                   "Apply", strict=False)
 def test_the_filter_form_applies(page, site) -> None:
     driver = page("/")
     assert set(_apply(driver, service=agents.SERVICE)) == set(agents.RUNS)
