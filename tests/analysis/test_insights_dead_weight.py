@@ -52,6 +52,7 @@ def _agent(api, run_id: str, *, block_tokens: int = BLOCK_TOKENS,
     messages: list = [{"role": "user", "content": [
         {"type": "text", "text": text_of(300, f"{run_id}-task")}]}]
     usages = []
+    result_at = 2 * (TOOL_AT - 1)  # the tool result's message: after a question and answer per call
     with run("agent", run_id=run_id):
         for call in range(1, CALLS + 1):
             if call == replace_at:
@@ -68,7 +69,7 @@ def _agent(api, run_id: str, *, block_tokens: int = BLOCK_TOKENS,
                 messages.append({"role": "assistant", "content": [{
                     "type": "tool_use", "id": f"toolu_{run_id}", "name": "read_file",
                     "input": {"path": "build.log"}}]})
-                result_at = len(messages)
+                assert len(messages) == result_at
                 messages.append({"role": "user", "content": [_tool_result(run_id,
                                                                           block_tokens)]})
             else:
