@@ -57,6 +57,24 @@ def missing() -> str | None:
     return None
 
 
+def in_ci() -> bool:
+    """CI sets ``CI`` (to ``true``); there a missing browser is a failure, not a skip."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def require(what: str = "the browser tests") -> None:
+    """Skip the calling test when chromium is missing, or fail it in CI, where
+    scripts/test.sh must have installed it."""
+    import pytest  # only tests call this; the screenshot command does not need pytest
+
+    reason = missing()
+    if reason is None:
+        return
+    if in_ci():
+        pytest.fail(f"{what} need chromium in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @contextmanager
 def browser(width: int = 1360, height: int = 900) -> Iterator[WebDriver]:
     """A headless chromium with a fresh profile, quit (and its profile removed) on exit."""

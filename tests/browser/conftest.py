@@ -55,15 +55,6 @@ class Site:
         return f"{self.serve.ui}{path}"
 
 
-def _require_chromium() -> None:
-    reason = chromium.missing()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"the browser tests need chromium in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @contextmanager
 def _emulator() -> Iterator[str]:
     """``tokentrail emulator`` as its own process; yields its base URL."""
@@ -124,7 +115,7 @@ def _wait_for_data(serve: Serve, calls: dict[str, int]) -> None:
 
 @pytest.fixture(scope="package")
 def site(tmp_path_factory) -> Iterator[Site]:
-    _require_chromium()  # before minutes of set-up that could not be used
+    chromium.require()  # before minutes of set-up that could not be used
     began = time.monotonic()
     with serving(tmp_path_factory.mktemp("browser") / "data") as serve:
         started = time.monotonic()
@@ -139,7 +130,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
 
 @pytest.fixture(scope="package")
 def driver() -> Iterator[WebDriver]:
-    _require_chromium()
+    chromium.require()
     with chromium.browser() as running:
         running.set_page_load_timeout(30)
         yield running
