@@ -50,8 +50,11 @@ DAYS = 30
 
 
 def generate(store: Store, calls: int, length: int, now: datetime, prefix: str = "run",
-             days: float = DAYS) -> None:
-    """``calls`` calls in runs of ``length`` turns over the ``days`` days before ``now``."""
+             days: float = DAYS, services: int = 12,
+             models: tuple[str, ...] = ("claude-sonnet-4-5",)) -> None:
+    """``calls`` calls in runs of ``length`` turns over the ``days`` days before ``now``,
+    each run on one of ``services`` services and one of ``models`` (bench/queries.py
+    asks for hundreds)."""
     runs = max(1, calls // length)
     start = (now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
     spacing_ms = int(days * 86_400_000) // runs
@@ -67,11 +70,11 @@ def generate(store: Store, calls: int, length: int, now: datetime, prefix: str =
         SELECT
             toDateTime64('{start}', 9) + toIntervalMillisecond(
                 r * {spacing_ms} + k * 10000 + intDiv(k, 50) * 400000) AS timestamp,
-            concat('msg_', hex(cityHash64(number, 'id'))) AS call_id,
+            concat('msg_', hex(cityHash64(number, '{prefix}'))) AS call_id,
             hex(cityHash64(r)) AS trace_id, hex(number) AS span_id,
-            concat('svc-', toString(r % 12)) AS service_name, 'tokentrail', 90, 0,
+            concat('svc-', toString(r % {services})) AS service_name, 'tokentrail', 90, 0,
             concat('{prefix}-', toString(r)) AS run_id, toUInt32(k) AS turn,
-            'claude-sonnet-4-5' AS model,
+            arrayElement({list(models)}, 1 + cityHash64(r, '{prefix}') % {len(models)}) AS model,
             toUInt64(0) AS input_tokens,
             toUInt64(multiIf(k = 1 OR k % 50 = 0 OR k % 100 = 60, 0, total - 400)) AS read,
             toUInt64(total - read) AS write, write, toUInt64(0),

@@ -42,6 +42,7 @@ from tokentrail.sql_http import QueryRunner
 from tokentrail.sql_http import build as build_sql_interface
 from tokentrail.store import Store, redact_dsn
 from tokentrail.store.database import ENGINE_QUERY_TAG
+from tokentrail.store.run_rollup_keeper import RunRollupKeeper
 from tokentrail.web.app import create_app as create_ui_app
 
 log = logging.getLogger("tokentrail.serve")
@@ -117,7 +118,8 @@ async def run(settings: Settings, *, ui: bool = True, collector: bool = True) ->
     # process: collectors scale out to many replicas, and N keepers would judge the same
     # runs N times. The UI process (or the store's host) keeps them; nothing depends on
     # it for correctness (the views judge what is not stored yet on read).
-    keeper = AnalysisKeeper(store) if ui or not collector else None
+    # The UI's run rollup is kept by the same keeper, after its passes.
+    keeper = RunRollupKeeper(AnalysisKeeper(store)) if ui or not collector else None
 
     def stop_all() -> None:
         stopping.set()

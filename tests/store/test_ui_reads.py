@@ -19,7 +19,7 @@ from tests.analysis.calls import START, Call, insert, loop
 from tests.analysis.conftest import collector
 from tests.otlp import NOW_NS
 from tests.store.stores import ingest_sample
-from tokentrail.store import Store
+from tokentrail.store import Store, run_rollup
 
 UTC = dt.timezone.utc
 DAY_NS = 86_400 * 10**9
@@ -61,11 +61,15 @@ def db(tmp_path_factory) -> Iterator[Store]:
         store.close()
 
 
-@pytest.fixture(params=["on read", "stored"])
-def ui(request, db: Store) -> Store:
-    """The same store read with every run computed on read, then with every run stored
-    by serve's rollup pass (a pass is idempotent: the second fixture run redoes none)."""
-    if request.param == "on read":
+@pytest.fixture(params=["on read", "on read, a backlog", "stored"])
+def ui(request, db: Store, monkeypatch) -> Store:
+    """The same store read with every run computed on read (as a few runs in progress,
+    their events read on their own; and as a backlog, joined with the cache_events
+    view), then with every run stored by serve's rollup pass (a pass is idempotent:
+    the next one redoes none)."""
+    if request.param == "on read, a backlog":
+        monkeypatch.setattr(run_rollup, "FEW_RUNS", 0)
+    if request.param.startswith("on read"):
         db.client.command("TRUNCATE TABLE run_rollup")
         db.client.command("TRUNCATE TABLE run_rollup_runs")
     else:

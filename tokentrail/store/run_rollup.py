@@ -11,8 +11,8 @@ seconds takes the runs that received rows since they were rolled up
 (``cache_run_inserts``, filled at insert time by every ingest path) or were rolled up
 at older prices, rewrites their rows and records them in :data:`RUN_STATE`. Readers
 (:func:`rows_select`) take the stored rows of the other runs and compute these runs'
-rows on read, deciding once per query which runs are which, so a page is complete
-and exact whatever wrote the store and whether or not ``serve`` kept up.
+rows on read, so a page is complete and exact whatever wrote the store and whether
+or not ``serve`` kept up.
 
 Every query here is built from constants; values are query parameters.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tokentrail.analysis import cache_events_store as ces
 from tokentrail.analysis.cache_events_store import VIEW as EVENTS_VIEW
 from tokentrail.analysis.cache_events_store import priced, run_calls_select
 
@@ -48,13 +49,7 @@ partial sum."""
 COLUMNS = (*KEY_COLUMNS, *VALUE_COLUMNS)
 
 
-def computed_select(run_filter: str) -> str:
-    """Rollup rows of the runs ``run_filter`` (a condition on ``run_id``) selects,
-    computed now."""
-    calls = priced(run_calls_select(run_filter, ("run_name", "parent_run_id")))
-    # Built from constants and the caller's condition, never from input.
-    return f"""
-SELECT
+_SUMS = """
     c.run_id AS run_id, toDate(c.timestamp) AS day, c.service_name AS service_name,
     c.model AS model, c.source AS source,
     anyIf(c.run_name, c.run_name != '') AS run_name,
@@ -67,13 +62,27 @@ SELECT
     sum(c.output_tokens) AS output_tokens,
     sum(ifNull(c.cost_usd, 0)) AS cost_usd,
     countIf(c.cost_usd IS NULL) AS unpriced_calls,
-    sum(ifNull(c.cost_uncached_usd, 0)) AS cost_uncached_usd,
+    sum(ifNull(c.cost_uncached_usd, 0)) AS cost_uncached_usd,"""
+_GROUP = "GROUP BY run_id, day, service_name, model, source"
+
+
+def _calls(run_filter: str) -> str:
+    return priced(run_calls_select(run_filter, ("run_name", "parent_run_id")))
+
+
+def computed_select(run_filter: str) -> str:
+    """Rollup rows of the runs ``run_filter`` (a condition on ``run_id``) selects,
+    computed now, with their events from the ``cache_events`` view (what ``serve``'s
+    passes write: they follow the cache-events passes, so the view reads them stored)."""
+    # Built from constants and the caller's condition, never from input.
+    return f"""
+SELECT{_SUMS}
     sum(e.events) AS events,
     sum(e.events_cost_usd) AS events_cost_usd,
     sum(e.unpriced_events) AS unpriced_events,
     min(c.timestamp) AS first_at,
     max(c.timestamp) AS last_at
-FROM {calls} AS c
+FROM {_calls(run_filter)} AS c
 LEFT JOIN (
     SELECT run_id, call_id, count() AS events,
            sum(ifNull(extra_cost_usd, 0)) AS events_cost_usd,
@@ -82,7 +91,59 @@ LEFT JOIN (
     WHERE {run_filter}
     GROUP BY run_id, call_id
 ) AS e ON c.run_id = e.run_id AND c.call_id = e.call_id
-GROUP BY run_id, day, service_name, model, source"""  # noqa: S608
+{_GROUP}"""  # noqa: S608
+
+
+def computed_with_events_select(run_filter: str) -> str:
+    """Rollup rows as :func:`computed_select`, with the events given as parameters
+    ``event_calls`` (their call ids) and ``event_costs`` (``extra_cost_usd``, nan when
+    unpriced): a page reads the events of the few runs not rolled up yet on their own
+    (:func:`events_of`), so that its query does not carry the whole judging SQL."""
+    is_event = "has({event_calls:Array(String)}, c.call_id)"
+    cost = ("arrayElement({event_costs:Array(Float64)}, "
+            "indexOf({event_calls:Array(String)}, c.call_id))")
+    return f"""
+SELECT{_SUMS}
+    countIf({is_event}) AS events,
+    sumIf({cost}, {is_event} AND NOT isNaN({cost})) AS events_cost_usd,
+    countIf({is_event} AND isNaN({cost})) AS unpriced_events,
+    min(c.timestamp) AS first_at,
+    max(c.timestamp) AS last_at
+FROM {_calls(run_filter)} AS c
+{_GROUP}"""
+
+
+_EVENTS_CURRENT = f"""
+SELECT run_id, maxIf(at, kind = 0) <= maxIf(at, kind = 1) AND countIf(kind = 1) > 0 AS current
+FROM (
+    SELECT run_id, last_insert AS at, 0 AS kind FROM {ces.RUN_INSERTS}
+    WHERE run_id IN {{runs:Array(String)}}
+    UNION ALL
+    SELECT run_id, analysed_through AS at, 1 AS kind FROM {ces.RUN_STATE}
+    WHERE run_id IN {{runs:Array(String)}}
+)
+GROUP BY run_id"""  # noqa: S608
+
+_STORED_EVENTS = f"""
+SELECT call_id, extra_cost_usd FROM {ces.STORED} FINAL
+WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
+
+
+def events_of(store: Store, runs: list[str]) -> tuple[list[str], list[float]]:
+    """The cache events of ``runs`` as (call ids, extra costs with nan for no price):
+    stored for the runs ``serve`` judged since their last rows, judged now for the
+    others (what the ``cache_events`` view does, without planning its judging SQL for
+    runs that need none)."""
+    current = {r["run_id"] for r in store.query(_EVENTS_CURRENT, {"runs": runs})
+               if r["current"]}
+    rows = store.query(_STORED_EVENTS, {"runs": sorted(current)}) if current else []
+    judge = [r for r in runs if r not in current]
+    if judge:
+        rows += store._judge(ces.events_for("run_id IN {runs:Array(String)}"),
+                             {"runs": judge})
+    return ([r["call_id"] for r in rows],
+            [float("nan") if r["extra_cost_usd"] is None else float(r["extra_cost_usd"])
+             for r in rows])
 
 
 TYPES = {
@@ -129,25 +190,40 @@ HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)
 
 
 _COLUMN_LIST = ", ".join(COLUMNS)
+FEW_RUNS = 200
+"""Up to this many runs not rolled up, a page reads their events on their own; more
+(a backlog: an upgraded store, a stock Collector with no ``serve``) are joined with
+the ``cache_events`` view in the page's query."""
+_DIRTY_IDS = f"SELECT run_id FROM ({_dirty_select()})"  # noqa: S608
 
 
-def rows_select(store: Store | None, run_filter: str | None) -> tuple[str, dict[str, Any]]:
+def rows_select(store: Store, run_filter: str | None) -> tuple[str, dict[str, Any]]:
     """SQL of the rollup rows of the runs ``run_filter`` (a condition on ``run_id``;
     None: every run) selects, and the parameters it needs besides the caller's: the
-    stored rows of runs that are current, the others' computed now. Which runs are
-    which is decided once per query (a scalar subquery, evaluated once and shared by
-    both branches), so a pass that completes meanwhile cannot drop a run from both."""
+    stored rows of runs that are current, the others' computed now.
+
+    Which runs are not current is asked first, in a query of its own: computing rows
+    (judging cache events, pricing) costs a query hundreds of milliseconds of planning
+    even for no run, so it is left out when every run is current, as it mostly is
+    under ``serve``. A pass that completes after that question changes nothing (those
+    runs are computed, from the same calls); rows that arrive after it are read at the
+    next page view."""
+    rolled_on_read = [r["run_id"] for r in store.query(_DIRTY_IDS)]
     condition = f" AND ({run_filter})" if run_filter else ""
     # Built from constants and the caller's condition, never from input.
     sql = f"""
-WITH (SELECT groupArray(run_id) FROM ({_dirty_select()})) AS rolled_on_read
 SELECT {_COLUMN_LIST}
 FROM {TABLE} FINAL
-WHERE run_id NOT IN rolled_on_read{condition}
-UNION ALL
-SELECT {_COLUMN_LIST}
-FROM ({computed_select("run_id IN rolled_on_read" + condition)})"""  # noqa: S608
-    return sql, {}
+WHERE run_id NOT IN {{rolled_on_read:Array(String)}}{condition}"""  # noqa: S608
+    params: dict[str, Any] = {"rolled_on_read": rolled_on_read}
+    on_read = "run_id IN {rolled_on_read:Array(String)}" + condition
+    if len(rolled_on_read) > FEW_RUNS:  # a backlog: a join, not lookups in long arrays
+        sql += f"\nUNION ALL\nSELECT {_COLUMN_LIST}\nFROM ({computed_select(on_read)})"
+    elif rolled_on_read:
+        sql += (f"\nUNION ALL\nSELECT {_COLUMN_LIST}\n"
+                f"FROM ({computed_with_events_select(on_read)})")
+        params["event_calls"], params["event_costs"] = events_of(store, rolled_on_read)
+    return sql, params
 
 
 # --- keeping the table current (run by ``serve``: Store.refresh_run_rollup) ----------

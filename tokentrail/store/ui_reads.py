@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from tokentrail.analysis.cache_events_reports import summarize
 from tokentrail.analysis.cache_events_store import (
     PROJECTION_EXTRA_COLUMNS,
     priced,
@@ -172,69 +173,126 @@ def run_calls(store: Store, run_id: str) -> list[dict[str, Any]]:
 
 def run_detail(store: Store, run_id: str) -> dict[str, Any] | None:
     """One run's timeline: its run row, its calls in order, its cache events and cache
-    summary, its parent run and its children (sub-runs); None for an unknown run."""
+    summary, its parent run and its children (sub-runs); None for an unknown run.
+
+    The run row and the summary are added up here from the calls and events just read
+    (the same sums as the rollup's and ``Store.cache_summary``'s SQL), rather than
+    read again: a 500-turn run costs one range read of its calls and its events."""
     calls = run_calls(store, run_id)
     if not calls:
         return None
-    runs, _ = _runs(store, "run_id = {run:String}", _any_run(run=run_id))
-    children, _ = _runs(store, None, _any_run(parent=run_id))
-    summary = store.cache_summary(run_id)
-    run = runs[0]
+    events = _utc(store.cache_events(run_id))
+    run = _run_row(run_id, calls, events)
+    totals = {"calls": run["calls"], "sum_input": run["input_tokens"],
+              "sum_read": run["cache_read_tokens"], "sum_write_5m": run["cache_write_5m_tokens"],
+              "sum_write_1h": run["cache_write_1h_tokens"], "sum_output": run["output_tokens"],
+              "hit_rate": run["hit_rate"], "unpriced_calls": run["cost_usd"] is None,
+              "sum_cost": run["cost_usd"]}
+    written = {c["call_id"]: c["cache_write_5m_tokens"] + c["cache_write_1h_tokens"]
+               for c in calls}
+    summary = summarize(run_id, totals, events, written)
     return {
         "run": run,
         "calls": [{name: call[name] for name in CALL_COLUMNS} for call in calls],
-        "events": _utc(store.cache_events(run_id)),
-        "summary": None if summary is None else dict(summary.__dict__),
+        "events": events,
+        "summary": dict(summary.__dict__),
         "parent": run["parent_run_id"] or None,
-        "children": children,
+        "children": _children(store, run_id),
     }
+
+
+_CHILDREN = """
+SELECT DISTINCT run_id FROM llm_call_reports
+WHERE parent_run_id = {run:String} AND run_id != {run:String}"""
+
+
+def _children(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Run rows of the runs whose parent is ``run_id``, newest first. Their ids come
+    from one column of the reports (almost all empty strings: a fast scan), so
+    sub-runs that ``serve`` has not rolled up yet are found too."""
+    ids = [r["run_id"] for r in store.query(_CHILDREN, {"run": run_id})]
+    if not ids:
+        return []
+    rows, _ = _runs(store, "run_id IN {children:Array(String)}",
+                    _any_run(children=ids, limit=len(ids)))
+    return rows
+
+
+def _run_row(run_id: str, calls: list[dict[str, Any]],
+             events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run_list row of one run from its calls (in order) and events: the sums of
+    the rollup's SQL (tokentrail/store/run_rollup.py and _RUN_ROW above)."""
+    def total(name: str) -> int:
+        return sum(int(c[name]) for c in calls)
+
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "run_name": next((c["run_name"] for c in calls if c["run_name"]), ""),
+        "service_name": calls[0]["service_name"],
+        "models": sorted({c["model"] for c in calls if c["model"]}),
+        "parent_run_id": next((c["parent_run_id"] for c in calls if c["parent_run_id"]), ""),
+        "source": calls[0]["source"],
+        "calls": len(calls),
+    }
+    for name in ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+                 "cache_write_1h_tokens", "output_tokens"):
+        row[name] = total(name)
+    for name in ("cost_usd", "cost_uncached_usd"):
+        costs = [c[name] for c in calls]
+        row[name] = None if any(v is None for v in costs) else sum(costs)
+    row["hit_rate"] = _ratio(row["cache_read_tokens"], row["input_tokens"]
+                             + row["cache_read_tokens"] + row["cache_write_5m_tokens"]
+                             + row["cache_write_1h_tokens"])
+    priced_events = [e["extra_cost_usd"] for e in events if e["extra_cost_usd"] is not None]
+    row["events"] = len(events)
+    row["events_cost_usd"] = (None if events and not priced_events
+                              else float(sum(priced_events)))
+    row["started_at"] = calls[0]["timestamp"]
+    row["ended_at"] = max(c["timestamp"] for c in calls)
+    return row
 
 
 # --- one call -----------------------------------------------------------------------
 
-_CALL = priced_select("""
+_CALLS = priced_select("""
 SELECT * EXCEPT (source_rank, family_rank)
 FROM llm_call_reports FINAL
-WHERE call_id = {call:String}""")
+WHERE call_id IN {calls:Array(String)}""")
 
 _CALL_RUN = """
-SELECT run_id, family_rank FROM llm_call_reports FINAL WHERE call_id = {call:String}"""
+SELECT run_id FROM llm_call_reports FINAL WHERE call_id = {call:String}"""
 
-_TOP_FAMILY = """
-SELECT max(family_rank) AS top FROM llm_call_reports WHERE run_id = {run:String}"""
-
-
-def _full_call(store: Store, call_id: str) -> dict[str, Any] | None:
-    """The llm_calls row of one call, read by its key: the report that FINAL keeps,
-    unless a richer Claude Code family of its run replaces it (llm_calls' rule)."""
-    reports = store.query(_CALL_RUN, {"call": call_id})
-    if not reports:
-        return None
-    report = reports[0]
-    if report["family_rank"] > 0:
-        top = store.query(_TOP_FAMILY, {"run": report["run_id"]})[0]["top"]
-        if report["family_rank"] != top:
-            return None
-    rows = store.query(_CALL, {"call": call_id})
-    return _utc(rows)[0] if rows else None
+_RUN_ORDER = ("SELECT call_id, timestamp FROM "  # noqa: S608
+              + run_calls_select("run_id = {run:String}"))
 
 
 def call_detail(store: Store, call_id: str) -> dict[str, Any] | None:
     """One call: its full llm_calls row (every prefix_* and cache_* column) with its
     ``position`` in the run, the same for the run's previous call (None for the
-    first), and the cache events of this call; None for an unknown call."""
-    call = _full_call(store, call_id)
-    if call is None:
+    first), and the cache events of this call; None for an unknown call.
+
+    Read by key, not through llm_calls (whose FINAL and family rule read every call):
+    the report FINAL keeps for the call id, the run's call order through the
+    run-ordered projection (with llm_calls' family rule: a call of a Claude Code
+    family the run does not keep is not there, and has no page), then both rows."""
+    reports = store.query(_CALL_RUN, {"call": call_id})
+    if not reports:
         return None
-    order = [c["call_id"] for c in run_calls(store, call["run_id"])]
-    position = order.index(call_id) + 1 if call_id in order else 0
+    run_id = reports[0]["run_id"]
+    order = [r["call_id"] for r in sorted(store.query(_RUN_ORDER, {"run": run_id}),
+                                          key=lambda r: (r["timestamp"], r["call_id"]))]
+    if call_id not in order:
+        return None
+    position = order.index(call_id) + 1
+    previous_id = order[position - 2] if position > 1 else None
+    wanted = [call_id] + ([previous_id] if previous_id else [])
+    rows = {r["call_id"]: r for r in _utc(store.query(_CALLS, {"calls": wanted}))}
+    call = rows[call_id]
     call["position"] = position
-    previous = None
-    if position > 1:
-        previous = _full_call(store, order[position - 2])
-        if previous is not None:
-            previous["position"] = position - 1
-    events = [e for e in _utc(store.cache_events(call["run_id"])) if e["call_id"] == call_id]
+    previous = rows.get(previous_id) if previous_id else None
+    if previous is not None:
+        previous["position"] = position - 1
+    events = [e for e in _utc(store.cache_events(run_id)) if e["call_id"] == call_id]
     return {"call": call, "previous": previous, "events": events}
 
 
