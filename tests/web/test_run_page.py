@@ -191,7 +191,8 @@ def test_a_hand_written_change_lands_on_its_turn_with_its_cost(store, web):
 
 
 def _span(run_id: str, response_id: str, *, start_ns: int, model: str = "claude-sonnet-4-5",
-          name: str = "", parent: str = "", service: str = "agent"):
+          name: str = "", parent: str = "", service: str = "agent",
+          duration_ns: int = 1_500_000_000):
     attrs = anthropic_call_attrs(response_id=response_id, uncached=100, read=0, write=0,
                                  output=10, model=model)
     attrs[sc.RUN_ID] = run_id
@@ -199,7 +200,8 @@ def _span(run_id: str, response_id: str, *, start_ns: int, model: str = "claude-
         attrs[sc.RUN_NAME] = name
     if parent:
         attrs[sc.RUN_PARENT_ID] = parent
-    return trace_rows(trace_request([span(attrs, start_ns=start_ns)], service=service))
+    return trace_rows(trace_request([span(attrs, start_ns=start_ns, duration_ns=duration_ns)],
+                                    service=service))
 
 
 def _post(store, rows) -> None:
@@ -268,6 +270,10 @@ def test_a_run_in_progress_updates_itself_and_an_old_one_does_not(store, web):
     assert fragment.by_id("run-summary")
     assert len(fragment.find("table", id="turns").find("tbody").find_all("tr")) == 2
     assert fragment.find(None, "live-state").attrs["data-live"] == "true"
+    # a long call (started 170 s ago, ended 50 s ago) keeps its run live
+    _post(store, _span("slow", "msg_slow_1", start_ns=now_ns - 170 * 10**9,
+                       duration_ns=120 * 10**9))
+    assert web.get("/api/runs/slow").json()["live"] is True
     old = parse(web.get("/runs/old").text)
     assert old.find(None, "live-state").attrs["data-live"] == "false"
     assert web.get("/api/runs/old").json()["live"] is False

@@ -98,9 +98,20 @@ def _load(store, run_id: str) -> dict[str, Any]:
     run = detail["run"]
     cost, uncached = run.get("cost_usd"), run.get("cost_uncached_usd")
     detail["cost_saved_usd"] = None if cost is None or uncached is None else uncached - cost
-    ended = utc(run.get("ended_at"))
-    detail["live"] = bool(ended and dt.datetime.now(dt.timezone.utc) - ended < LIVE_WINDOW)
+    detail["live"] = _is_live(run, detail["calls"])
     return detail
+
+
+def _is_live(run: dict[str, Any], calls: list[dict[str, Any]]) -> bool:
+    """Whether the run's last call ended (start + duration: a call is stored once it
+    has ended) less than :data:`LIVE_WINDOW` ago."""
+    ended = utc(run.get("ended_at"))
+    if not isinstance(ended, dt.datetime):
+        return False
+    if calls:
+        ended = max(ended, utc(calls[-1]["timestamp"])
+                    + dt.timedelta(milliseconds=float(calls[-1].get("duration_ms") or 0)))
+    return dt.datetime.now(dt.timezone.utc) - ended < LIVE_WINDOW
 
 
 def _context(detail: dict[str, Any]) -> dict[str, Any]:
