@@ -155,8 +155,9 @@ class Finding(_Row):
     basis: str = Field("", description="How savings_usd was computed")
     whatif: WhatIf | None = Field(
         None, description="The what-if scenario that re-prices this finding's scope "
-                          "(null for kinds without one)")
-    whatif_url: str | None = None
+                          "(null for kinds without one, and past the first 10 distinct "
+                          "what-ifs of a page: whatif_url answers it)")
+    whatif_url: str | None = Field(None, description="/api/whatif for this finding's scope")
 
 
 class InsightsPage(BaseModel):

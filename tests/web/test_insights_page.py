@@ -17,6 +17,7 @@ from tests.otlp import NOW_NS
 from tests.web.ui_agents import HAIKU, IMG, SCRIPT, SONNET, assert_escaped, ingest, ui
 from tokentrail.store import Store
 from tokentrail.web.formatting import segment, usd
+from tokentrail.web.routers import insights as insights_router
 
 REL = 1e-9
 NOW = datetime.fromtimestamp(NOW_NS / 1e9, timezone.utc)
@@ -208,3 +209,15 @@ def test_openapi_documents_the_insights_twins(client):
         schema["Finding"]["properties"])
     assert {"scenario", "cost_usd", "whatif_cost_usd", "savings_usd"} <= set(
         schema["WhatIf"]["properties"])
+
+
+def test_whatifs_past_the_limit_are_links(client, monkeypatch):
+    """Only the first WHATIF_LIMIT distinct what-ifs are computed with the page; later
+    findings keep their link to /api/whatif."""
+    monkeypatch.setattr(insights_router, "WHATIF_LIMIT", 1)
+    html = client.get("/insights", params=RANGE).text
+    with_links = [(kind, body) for kind, body in articles(html) if "whatif-link" in body]
+    assert [kind for kind, _ in with_links] == ["uncached_prefix", "batch_candidate"]
+    assert 'class="whatif-table' in with_links[0][1]
+    assert 'class="whatif-table' not in with_links[1][1]
+    assert "not computed on this page" in with_links[1][1]
