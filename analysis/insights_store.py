@@ -220,11 +220,13 @@ ORDER BY run_id
 LIMIT {{limit:UInt32}}"""  # noqa: S608
 
 
-def refresh(store, *, margin_seconds: float = 5.0, max_runs: int = 200) -> int:
+def refresh(store, *, margin_seconds: float = 5.0, max_runs: int = 200,
+            background: bool = True) -> int:
     """One pass of keeping :data:`STORED` current; the runs it judged (dirty ones; the
     re-judged neighbours come on top). ``store``: a :class:`tokentrail.store.Store`.
     On the embedded store the pass runs on an engine session of its own, one thread at
-    the lowest priority, like the cache-events pass: the collector keeps the cores."""
+    the lowest priority, like the cache-events pass: the collector keeps the cores
+    (``background=False``: the engine's defaults, for working off a backlog at once)."""
     import json
     import time
 
@@ -244,7 +246,8 @@ def refresh(store, *, margin_seconds: float = 5.0, max_runs: int = 200) -> int:
         session = None
     else:
         session = store.engine_session()
-        session.set({"max_threads": "1", "os_threads_nice_value_query": "19"})
+        if background:
+            session.set({"max_threads": "1", "os_threads_nice_value_query": "19"})
 
         def text(values: dict[str, object]) -> dict[str, str]:
             out = {}
