@@ -376,7 +376,13 @@ HAVING uniqExact(run_id) >= {RECURRING_MIN_RUNS} AND savings_usd > 0""")  # noqa
 
 EXTRA_FINDINGS: list[Callable[[str, str], str]] = [dead_weight.findings_select]
 """Kinds with a source of their own: each a function of ``(start, end)`` (SQL
-expressions) returning a SELECT of :data:`COLUMNS`, appended to the findings."""
+expressions) returning a SELECT of :data:`COLUMNS`, appended to the findings. Listed
+here, in this module, so the ``insights`` view built from it always has them (adding
+one changes the view's SQL: re-freeze the last migration that replaces the view while
+it is unreleased, else add one). These are judged on read on every query
+(``recurring_invalidation`` reads ``cache_events``, which ``serve`` keeps itself); a kind
+whose rule is a sum over a run's calls is stored with the others when it is given
+facts instead (:func:`facts_select`)."""
 
 
 def insights_select(start: str | None = None, end: str | None = None, *,
