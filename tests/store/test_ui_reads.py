@@ -263,6 +263,11 @@ def test_fleet_is_what_the_views_say(ui: Store) -> None:
     assert sum(r["calls"] for r in fleet["calls_by_source"]) == totals["calls"]
     assert sum(r["cache_read_tokens"] for r in fleet["hit_rate_by_day"]) == totals["reads"]
     assert [r["cause"] for r in fleet["lost_by_cause"]] == ["ttl_expired"]
+    by_view = ui.cache_events_by(start.replace(tzinfo=None), end.replace(tzinfo=None))
+    assert [(r["cause"], r["events"]) for r in fleet["lost_by_cause"]] == [
+        (r["cause"], r["events"]) for r in by_view]
+    assert fleet["lost_by_cause"][0]["extra_cost_usd"] == pytest.approx(
+        by_view[0]["extra_cost_usd"])
     top = fleet["top_runs"]
     assert len(top) <= 10 and [r["cost_usd"] for r in top if r["cost_usd"] is not None] == \
         sorted([r["cost_usd"] for r in top if r["cost_usd"] is not None], reverse=True)

@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from tokentrail.analysis import cache_events_store as ces
 from tokentrail.analysis.cache_events_reports import summarize
 from tokentrail.analysis.cache_events_store import (
     PROJECTION_EXTRA_COLUMNS,
@@ -334,7 +335,7 @@ def fleet(store: Store, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     per_day = sorted(by_level.get(0b0111, []), key=lambda r: r["day"])
     per_source = sorted(by_level.get(0b1110, []), key=lambda r: (-r["calls"], r["source"]))
     total = (by_level.get(0b1111) or [{}])[0]
-    lost = store.cache_events_by(_param_time(start), _param_time(end), "cause")
+    lost = _lost_by_cause(store, _param_time(start), _param_time(end))
     top, _ = run_list(store, start=start, end=end, sort="cost", limit=10)
     return {
         "cost_by_day_model": [{"day": r["day"], "model": r["model"], "calls": r["calls"],
@@ -355,6 +356,46 @@ def fleet(store: Store, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
                    "cost_uncached_usd": float(total.get("cost_uncached_usd") or 0.0),
                    "unpriced_calls": int(total.get("unpriced_calls") or 0)},
     }
+
+
+_JUDGED_ON_READ = f"SELECT run_id FROM ({ces.dirty_runs_select()})"  # noqa: S608
+
+_LOST_STORED = f"""
+SELECT cause, count() AS events, sum(missed_tokens) AS missed_tokens,
+       sum(extra_cost_usd) AS extra_cost_usd
+FROM {ces.STORED} FINAL
+WHERE timestamp >= {{start:DateTime64(9)}} AND timestamp < {{end:DateTime64(9)}}
+  AND run_id NOT IN {{runs:Array(String)}}
+GROUP BY cause"""  # noqa: S608
+
+
+def _lost_by_cause(store: Store, start: dt.datetime | None,
+                   end: dt.datetime | None) -> list[dict[str, Any]]:
+    """Cache events in [start, end) by cause, the costliest first: what
+    ``Store.cache_events_by(start, end, "cause")`` says, without planning the
+    judging SQL of the ``cache_events`` view when only a few runs (those with rows
+    since serve judged them) need judging: they are judged on their own."""
+    runs = [r["run_id"] for r in store.query(_JUDGED_ON_READ)]
+    if len(runs) > run_rollup.FEW_RUNS:
+        return store.cache_events_by(start, end, "cause")
+    params = {"start": start, "end": end, "runs": runs}
+    by_cause = {r["cause"]: r for r in store.query(_LOST_STORED, params)}
+    if runs:
+        judged = store._judge(ces.events_for("run_id IN {runs:Array(String)}"),
+                              {"runs": runs})
+        for event in judged:
+            if not start <= event["timestamp"] < end:
+                continue
+            row = by_cause.setdefault(event["cause"], {
+                "cause": event["cause"], "events": 0, "missed_tokens": 0,
+                "extra_cost_usd": None})
+            row["events"] += 1
+            row["missed_tokens"] += event["missed_tokens"]
+            if event["extra_cost_usd"] is not None:
+                row["extra_cost_usd"] = (row["extra_cost_usd"] or 0.0) + event["extra_cost_usd"]
+    return sorted(by_cause.values(), key=lambda r: (
+        r["extra_cost_usd"] is None, -(r["extra_cost_usd"] or 0.0), -r["missed_tokens"],
+        r["cause"]))
 
 
 # --- helpers ------------------------------------------------------------------------
