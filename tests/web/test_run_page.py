@@ -323,3 +323,15 @@ def test_one_hour_writes_get_their_own_segment(store, web):
     chart = parse(web.get("/runs/hour").text).find("svg", "timeline-chart")
     kinds = {c for s in chart.find_all("rect", "seg") for c in s.classes}
     assert "seg-write-1h" in kinds and "seg-write-5m" not in kinds
+
+
+def test_a_run_whose_writes_were_never_read_says_what_caching_cost(store, web):
+    calls = loop(3)
+    for c in calls:  # every turn writes its whole prompt again and reads nothing
+        c.write_5m, c.read, c.system = c.write_5m + c.read, 0, f"S{c.turn}"
+    insert(store, "unread", calls)
+    data = web.get("/api/runs/unread").json()
+    assert data["cost_saved_usd"] < 0  # 5m writes cost 1.25x input (docs/facts.md §2)
+    summary = " ".join(parse(web.get("/runs/unread").text).by_id("run-summary").text.split())
+    assert f"Caching cost extra {svg.usd(-data['cost_saved_usd'])}" in summary
+    assert "Saved by caching" not in summary
