@@ -106,6 +106,7 @@
       .then(function (html) {
         failures = 0;
         var open = box.querySelector("details.chart-data[open]") !== null;
+        hideTip();  // its element is about to be replaced
         box.innerHTML = html;  // our own server-rendered, autoescaped markup
         if (open) { var d = box.querySelector("details.chart-data"); if (d) d.open = true; }
         bind(box);
