@@ -9,13 +9,12 @@ from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from tokentrail.store import Store
+from tokentrail.store.ui_reads import as_utc
 
 
 def utc(value: Any) -> Any:
-    """A naive datetime from the store is UTC (ClickHouse DateTime64 in UTC)."""
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
+    """A datetime from the store as an aware UTC datetime; other values unchanged."""
+    return as_utc(value) if isinstance(value, dt.datetime) else value
 
 
 def _aware(row: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+UTC_SESSION = {"session_timezone": "UTC"}
+"""Settings of every embedded-store session: ``toDate``, day boundaries and naive
+datetime parameters mean UTC even on a machine whose clock is in another zone."""
+
+
 class StoreError(RuntimeError):
     """The store could not be opened or used; the message says why."""
 
@@ -46,7 +51,10 @@ def connect(dsn: str) -> Client:
         path = os.path.abspath(os.path.expanduser(path))
         Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            return clickhouse_connect.get_client(interface="chdb", path=path)
+            # The embedded engine takes the process's timezone; tokentrail's days and
+            # naive datetime parameters are UTC, whatever the machine's clock says.
+            return clickhouse_connect.get_client(interface="chdb", path=path,
+                                                 settings=UTC_SESSION)
         except Exception as exc:  # chDB's errors don't say which path or why
             raise StoreError(
                 f"cannot open the embedded store at {path}: {exc}. Only one process can own "
@@ -709,7 +717,9 @@ def _engine_session(store: Store) -> EngineSession:
     import chdb  # the server extra's engine; imported here, where it is first needed
 
     try:
-        return EngineSession(chdb.connect(_engine_path(store.dsn)))
+        session = EngineSession(chdb.connect(_engine_path(store.dsn)))
+        session.set(UTC_SESSION)  # as the client of connect(): days are UTC days
+        return session
     except Exception as exc:
         raise StoreError(f"cannot open an engine session: {exc}") from exc
 

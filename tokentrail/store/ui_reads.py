@@ -425,12 +425,20 @@ def _param_time(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A datetime from the store as an aware UTC datetime."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 def _utc(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with their naive datetimes (the store's, UTC) made timezone-aware."""
+    """Rows with their datetimes in UTC: naive ones (the store's, UTC) made aware, aware
+    ones (the client gives those when the engine's zone is not UTC) converted."""
     out = []
     for row in rows:
         for key, value in row.items():
-            if isinstance(value, dt.datetime) and value.tzinfo is None:
-                row[key] = value.replace(tzinfo=UTC)
+            if isinstance(value, dt.datetime):
+                row[key] = as_utc(value)
         out.append(row)
     return out
