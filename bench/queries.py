@@ -130,8 +130,8 @@ def main() -> None:
             out: dict[str, float] = {}
             out["timeline"], out["timeline_max"] = timeline_p50()
             out["timeline_500"], _ = median(lambda: store.run_detail(long_run), args.rounds)
-            out["call"], _ = median(lambda: store.call_detail(
-                store.run_detail(long_run)["calls"][60]["call_id"]), args.rounds)
+            call_id = store.run_detail(long_run)["calls"][60]["call_id"]
+            out["call"], _ = median(lambda: store.call_detail(call_id), args.rounds)
             if not fleet_wide:
                 return out
             out["runs"], _ = median(lambda: store.run_list(), args.rounds)
