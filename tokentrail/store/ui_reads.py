@@ -383,8 +383,9 @@ def _lost_by_cause(store: Store, start: dt.datetime | None,
     if runs:
         judged = store._judge(ces.events_for("run_id IN {runs:Array(String)}"),
                               {"runs": runs})
+        lo, hi = as_utc(start), as_utc(end)  # naive UTC parameters, aware to compare
         for event in judged:
-            if not start <= event["timestamp"] < end:
+            if not lo <= as_utc(event["timestamp"]) < hi:
                 continue
             row = by_cause.setdefault(event["cause"], {
                 "cause": event["cause"], "events": 0, "missed_tokens": 0,
