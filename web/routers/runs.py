@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator
 
@@ -77,11 +77,3 @@ def runs_json(store: StoreDep, service: ServiceQuery = None, model: ModelQuery =
     return _page(store, service=service, model=model, start=start, end=end,
                  has_events=has_events, sort=sort, page=page, per_page=per_page)
 
-
-@router.get("/api/runs/{run_id}/calls", name="run_calls_json")
-def run_calls_json(run_id: str, store: StoreDep) -> dict:
-    """Every LLM call of one run, in order: the rows of ``llm_calls``."""
-    calls = store.calls(run_id)
-    if not calls:
-        raise HTTPException(status_code=404, detail=f"no run {run_id!r}")
-    return {"run_id": run_id, "calls": calls}
