@@ -33,3 +33,12 @@ ALTER TABLE llm_call_reports MODIFY TTL toDateTime(timestamp) + INTERVAL 13 MONT
 ALTER TABLE llm_call_reports MODIFY SETTING ttl_only_drop_parts = 1;
 ALTER TABLE cache_events_stored MODIFY TTL toDateTime(timestamp) + INTERVAL 13 MONTH;
 ALTER TABLE cache_events_stored MODIFY SETTING ttl_only_drop_parts = 1;
+
+-- What serve keeps from the calls for the pages and the insights (per run and day, and
+-- every call that read the cache): as long as the calls they summarise.
+ALTER TABLE run_rollup MODIFY TTL day + INTERVAL 13 MONTH;
+ALTER TABLE run_rollup MODIFY SETTING ttl_only_drop_parts = 1;
+ALTER TABLE insight_facts MODIFY TTL day + INTERVAL 13 MONTH;
+ALTER TABLE insight_facts MODIFY SETTING ttl_only_drop_parts = 1;
+ALTER TABLE insight_reads MODIFY TTL toDateTime(timestamp) + INTERVAL 13 MONTH;
+ALTER TABLE insight_reads MODIFY SETTING ttl_only_drop_parts = 1;
