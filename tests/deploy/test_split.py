@@ -55,7 +55,9 @@ def _export(collector: Process, request: ExportTraceServiceRequest) -> None:
 
 
 def _ui_calls(ui: Process, run: str) -> list[dict]:
-    response = httpx.get(f"{ui.ui}/api/runs/{run}/calls", timeout=30)
+    """The run's calls in order, as the UI process reads them (/api/runs/{id}). An SDK
+    span's call_id is its response id (docs/design.md, llm_calls)."""
+    response = httpx.get(f"{ui.ui}/api/runs/{run}", timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["calls"]
 
@@ -79,7 +81,7 @@ def test_ui_process_sees_what_collector_processes_wrote(deployment):
     _export(a, _request("split-run", 1, 3))
     _export(b, _request("split-run", 4, 2))
     calls = _ui_calls(ui, "split-run")  # no polling: a 200 means committed
-    assert [c["response_id"] for c in calls] == [f"msg_split-run_{i}" for i in range(1, 6)]
+    assert [c["call_id"] for c in calls] == [f"msg_split-run_{i}" for i in range(1, 6)]
     assert [c["cache_read_tokens"] for c in calls] == [100 * i for i in range(1, 6)]
     runs = httpx.get(f"{ui.ui}/api/runs", timeout=30).json()
     assert "split-run" in [r["run_id"] for r in runs["runs"]]
@@ -97,7 +99,7 @@ def test_the_same_request_through_two_collectors_is_one_call(deployment):
         list(pool.map(lambda c: _export(c, request), (a, b)))
     _export(a, request)  # and once more, later
     calls = _ui_calls(ui, "retried-run")
-    assert sorted(c["response_id"] for c in calls) == [f"msg_retried-run_{i}" for i in range(1, 5)]
+    assert sorted(c["call_id"] for c in calls) == [f"msg_retried-run_{i}" for i in range(1, 5)]
     store = _sql(host)
     try:
         where = "WHERE SpanAttributes['gen_ai.conversation.id'] = {run:String}"
@@ -172,7 +174,7 @@ def test_concurrent_ui_requests_share_one_client(deployment):
     def get(path: str) -> int:
         return httpx.get(f"{ui.ui}{path}", timeout=60).status_code
 
-    paths = ["/api/runs", "/api/runs/concurrent-ui/calls", "/healthz"] * 6
+    paths = ["/api/runs", "/api/runs/concurrent-ui", "/healthz"] * 6
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(get, paths)) == [200] * len(paths)
 

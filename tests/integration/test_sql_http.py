@@ -11,6 +11,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import clickhouse_connect
 import httpx
@@ -18,7 +19,7 @@ import pytest
 import sqlalchemy
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from tests.integration.serve import Serve, calls, serving
+from tests.integration.serve import Serve, serving
 from tests.otlp import NOW_NS, anthropic_call_attrs, span, to_otlp_json, trace_request
 from tests.waiting import wait_until
 
@@ -78,8 +79,17 @@ def server(tmp_path_factory) -> Iterator[Serve]:
 
 
 def _store_rows(server: Serve, run_id: str) -> list[tuple]:
-    """The store's own read of a run (the UI's JSON API), as tuples of COLUMNS."""
-    return [tuple(call[c] for c in COLUMNS) for call in calls(server, run_id)]
+    """The store's own read of a run through the UI's JSON API (the run's calls in
+    order, then each call's every column), as tuples of COLUMNS: not through the SQL
+    interface these tests check."""
+    run = httpx.get(f"{server.ui}/api/runs/{quote(run_id)}", timeout=10)
+    assert run.status_code == 200, run.text
+    rows = []
+    for call in run.json()["calls"]:
+        one = httpx.get(f"{server.ui}/api/calls/{quote(call['call_id'], safe='')}", timeout=10)
+        assert one.status_code == 200, one.text
+        rows.append(tuple(one.json()["call"][c] for c in COLUMNS))
+    return rows
 
 
 ORDERED = f"""SELECT {', '.join(COLUMNS)} FROM llm_calls WHERE run_id = {{run:String}}
