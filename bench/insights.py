@@ -192,6 +192,49 @@ def fresh_run(store: Store, now: datetime) -> None:
         FROM numbers(40)""")
 
 
+def facts_only(runs: int, days: int, rounds: int) -> str:
+    """The read path alone at scale: ``insight_facts`` filled with ``runs`` runs' facts
+    (one row per run, the row count ``serve`` stores for this generator's runs, which
+    last at most a few hours) spread over ``days`` days, generated inside ClickHouse
+    with values in the generator's ranges; nothing left to judge. Times 7 and 30 days
+    as :meth:`Store.insights` reads them (without recurring_invalidation)."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    week = (now - timedelta(days=7), now + timedelta(hours=1))
+    month = (now - timedelta(days=30), now + timedelta(hours=1))
+    h = "cityHash64(number)"
+    values = {name: f"toFloat64({h} % 1000) / 100" if typ == "Float64" else f"{h} % 50 + 1"
+              for name, typ in ins.FACT_TYPES.items() if name in ins.FACTS}
+    values.update({
+        "first_ts": f"toDateTime64('{now - timedelta(days=days):%Y-%m-%d %H:%M:%S}', 9)"
+                    f" + toIntervalSecond({h} % {days * 86400 - 7200})",
+        "last_ts": "first_ts + toIntervalSecond(600)", "run_size": f"{h} % 40 + 1",
+        "first_read_ts": "first_ts", "last_read_ts": "last_ts",
+        "first_unread_ts": "first_ts", "last_unread_ts": "last_ts",
+        "run_caches": f"if({h} % 3 = 0, 0, 5000)", "unread_writes": f"{h} % 2",
+    })
+    columns = ", ".join(ins.FACTS)
+    select = ", ".join(f"{values[name]} AS {name}" for name in ins.FACTS)
+    with tempfile.TemporaryDirectory(prefix="tokentrail-bench-insights-") as tmp:
+        store = Store.open(f"chdb://{Path(tmp) / 'data'}")
+        try:
+            store.client.command(f"""
+                INSERT INTO {insights_store.STORED}
+                    (run_id, service_name, model, day, {columns}, version, is_deleted)
+                SELECT concat('run-', toString(number)), 'svc-' || toString({h} % 7),
+                    arrayElement({MODELS}, 1 + ({h} % {len(MODELS)})), toDate(first_ts),
+                    {columns}, 1, 0
+                FROM (SELECT number, {select} FROM numbers({runs}))""")
+            rows = store.query(f"SELECT count() AS n FROM {insights_store.STORED}")[0]["n"]
+            stored_week, found = best(rounds, lambda: _insights(store, *week))
+            _log("stored facts, 7 days", stored_week)
+            stored_month, _ = best(rounds, lambda: _insights(store, *month))
+            _log("stored facts, 30 days", stored_month)
+        finally:
+            store.close()
+    return (f"| {rows:,} fact rows over {days} days | **{stored_week * 1000:,.0f}** | "
+            f"{stored_month * 1000:,.0f} | {len(found):,} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=10_000_000,
@@ -204,8 +247,18 @@ def main() -> None:
                         help="which judged-on-read measures to take (minutes each at 10M "
                              "calls): all, the 7-day range with every run judged on read "
                              "only, or none")
+    parser.add_argument("--facts-only", action="store_true",
+                        help="time the read of stored facts alone, for the runs --calls "
+                             "makes (no calls, no judging)")
     args = parser.parse_args()
     slots = int(args.calls * 40 / SLOTS_FILLED)
+    if args.facts_only:
+        runs = int(slots / 40)
+        print("| stored facts | stored, 7 days | stored, 30 days | findings |")
+        print("|---|---:|---:|---:|")
+        for days in args.layouts:
+            print(facts_only(runs, days, args.rounds), flush=True)
+        return
     lines = []
     for days in args.layouts:
         lines += measure(slots, days, args.rounds, args.on_read)
