@@ -306,6 +306,9 @@ def _joined(sql: str) -> str:
 
 
 def _findings(per_run: str) -> str:
+    """The candidates of each run row, grouped into findings. A run-scoped finding is
+    one run row, so those that save nothing are dropped before the grouping (measured:
+    half the time of a 7-day range with 640k runs in it)."""
     sample = (f"arrayMap(x -> x.2, arraySlice(arrayReverseSort(groupArray((cost, run_id))), "
               f"1, {RUN_SAMPLE}))")
     return _joined(f"""
@@ -325,7 +328,7 @@ FROM (
         c.5 AS calls_, c.6 AS cost, c.7 AS alt, c.8 AS a, c.9 AS b, c.10 AS c_
     FROM ({per_run})
     ARRAY JOIN {_CANDIDATES} AS c
-    WHERE c.4
+    WHERE c.4 AND (c.2 != 'run' OR c.6 > c.7)
 )
 GROUP BY kind, scope, service_name, model, if(scope = 'run', run_id, '') AS run_key
 HAVING savings_usd > 0 AND {_KEEP}""")  # noqa: S608

@@ -523,7 +523,7 @@ GROUP BY run_id, service_name, model)
      unread_writes, unread_cost, unread_alt, toFloat64(unread_tokens), toFloat64(written),
      toFloat64(unread_1h_tokens))
 ] AS c
-    WHERE c.4
+    WHERE c.4 AND (c.2 != 'run' OR c.6 > c.7)
 )
 GROUP BY kind, scope, service_name, model, if(scope = 'run', run_id, '') AS run_key
 HAVING savings_usd > 0 AND multiIf(

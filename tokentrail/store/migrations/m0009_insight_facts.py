@@ -22,7 +22,7 @@ from tokentrail.store import schema
 from tokentrail.store.migrations import build as b
 
 NAME = "insights from facts serve keeps per run and day"
-CHECKSUM = "b4ca76f1042b83a9c509982be6fe1516f97926b4d4eec80d2c9da5919e52bce0"  # written by freeze
+CHECKSUM = "a9439e4934fd2ee962fc0a673b0af655e0ec1ff6eeab879545276476c990f973"  # written by freeze
 
 
 def build() -> list[b.Piece]:
