@@ -431,7 +431,7 @@ def whatif(data: Path | None, clickhouse: str | None, since: str, start: str | N
            end: str | None, scenario: str, run: str, service: str, model: str | None,
            compact_above: int | None, compact_to: int | None, as_json: bool) -> None:
     """Re-price a run (--run), a service (--service) or the fleet under SCENARIO:
-    batch, model, ttl_1h, cache_prefix, cache_messages or compaction."""
+    batch, model, ttl_1h, cache_prefix, cache_messages, compaction or dead_weight."""
     import json
 
     from tokentrail.analysis import insights_report as report
