@@ -81,6 +81,9 @@ def _serve_running(settings: Settings) -> bool:
 def _port_free(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As uvicorn and grpc bind: a port left in TIME_WAIT by a serve that just
+        # stopped is free for the next one, a listening socket is still refused.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -60,6 +60,23 @@ def test_busy_port_is_a_problem(tmp_path: Path) -> None:
     assert "--ui-port N or TOKENTRAIL_UI_PORT=N" in result.output
 
 
+def test_a_port_in_time_wait_is_free(tmp_path: Path) -> None:
+    """A serve that just stopped leaves its connections' port in TIME_WAIT; the next
+    serve binds it (SO_REUSEADDR, as uvicorn does), so doctor must not call it taken."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the side that closes first holds TIME_WAIT on `port`
+        client.close()
+    result = doctor("--data", str(tmp_path / "data"), TOKENTRAIL_UI_PORT=str(port))
+    [ports] = lines_of(result.output, "ports")
+    assert ports.startswith(f"  {OK}  ports:"), result.output
+
+
 def test_unreachable_endpoint_is_a_problem(tmp_path: Path) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}/v1/traces"  # nothing listens there
     result = doctor("--data", str(tmp_path / "data"), "--endpoint", endpoint)
