@@ -93,7 +93,7 @@
 
   // Live update: while the run's last call is recent the server marks the body live;
   // refetch the server-rendered body every few seconds, stop once it says idle.
-  var seconds = Number(box.dataset.pollSeconds) || 3, failures = 0;
+  var seconds = Number(box.dataset.pollSeconds) || 3, failures = 0, shown = null;
   function isLive() {
     var state = box.querySelector(".live-state");
     return !!state && state.dataset.live === "true";
@@ -105,11 +105,22 @@
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
         failures = 0;
+        // Nothing new: leave the page alone (a hovered tooltip, a focused marker).
+        if (html === shown) { setTimeout(poll, seconds * 1000); return; }
+        shown = html;
         var open = box.querySelector("details.chart-data[open]") !== null;
+        var focused = document.activeElement;
+        var marker = focused && box.contains(focused) && focused.classList.contains("event-marker")
+          ? focused.getAttribute("href") : null;
         hideTip();  // its element is about to be replaced
         box.innerHTML = html;  // our own server-rendered, autoescaped markup
         if (open) { var d = box.querySelector("details.chart-data"); if (d) d.open = true; }
         bind(box);
+        if (marker) {  // keyboard users keep their place on the marker they were on
+          var again = Array.prototype.find.call(box.querySelectorAll("a.event-marker"),
+            function (a) { return a.getAttribute("href") === marker; });
+          if (again) again.focus();
+        }
         box.dispatchEvent(new CustomEvent("tokentrail:updated"));
         setTimeout(poll, seconds * 1000);
       })
