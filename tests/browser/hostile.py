@@ -5,12 +5,15 @@ OTLP (protobuf, the anthropic SDK's native span attributes plus tokentrail's run
 attributes) with a script tag, an attribute-breaking image tag and an SQL-looking
 string in its service name, run id, run name, models, stop reason and run
 attributes; its third call switches between two such models, so the cache event's
-``detail`` ("the model changed from ... to ...") carries them too. The pages must show
-each string as text and run none of it (``window.__xss`` stays undefined).
+``detail`` ("the model changed from ... to ...") carries them too, and carries captured
+contents (the GenAI content attributes an agent sends when it opts in) and an API
+diagnostic made of them. The pages must show each string as text and run none of it
+(``window.__xss`` stays undefined).
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -35,6 +38,16 @@ STOP_REASON = f"{IMAGE}{SCRIPT}"
 CALLS = ((MODEL_A, 40, 0, 3000, 20), (MODEL_A, 40, 3000, 60, 20), (MODEL_B, 40, 0, 3100, 20))
 
 
+# What the third call's span carries when contents are captured, and the API's reason.
+CONTENTS = {
+    "gen_ai.system_instructions": json.dumps([{"type": "text", "content": SCRIPT}]),
+    "gen_ai.input.messages": json.dumps(
+        [{"role": "user", "parts": [{"type": "text", "content": f"{IMAGE} {SQL}"}]}]),
+    "gen_ai.output.messages": json.dumps(
+        [{"role": "assistant", "parts": [{"type": "text", "content": SCRIPT + IMAGE}]}]),
+}
+MISS_REASON = f"reason {SCRIPT}{IMAGE}"
+
 AGE_NS = 3 * 86_400 * 1_000_000_000  # three days old: a fleet range can leave it out
 
 
@@ -50,6 +63,8 @@ def request(now_ns: int | None = None) -> bytes:
             sc.RUN_ID: RUN_ID, sc.RUN_NAME: RUN_NAME, sc.TURN: turn,
             "tokentrail.run.attributes.ticket": f"{SCRIPT}{IMAGE}{SQL}",
         })
+        if turn == len(CALLS):
+            attrs.update({**CONTENTS, sc.CACHE_MISS_REASON: MISS_REASON})
         spans.append(span(attrs, start_ns=start + turn * 1_000_000_000,
                           duration_ns=500_000_000))
     return trace_request(spans, service=SERVICE).SerializeToString()

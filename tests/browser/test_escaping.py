@@ -63,4 +63,8 @@ def test_call_page(page) -> None:
               for row in css(driver, "#prefix-diff tr.part")}
     assert states == {"model": "changed", "params": "unknown", "tools": "unknown",
                       "system": "unknown"}, states
+    # captured contents and the API's diagnostic: shown exactly as sent, as text
+    shown = [element.text for element in css(driver, "#contents pre.content")]
+    assert shown == list(hostile.CONTENTS.values()), shown
+    assert visible_text(driver, ".miss-reason") == hostile.MISS_REASON
     chromium.screenshot(driver, "call-hostile")
