@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from tests.scenarios.agent import Agent  # imports tokentrail.auto: the instrumentation
 from tests.scenarios.scenarios import OTHER_MODEL, SCENARIOS, Conversation, tool
 from tokentrail.instrumentation import run
+
+if TYPE_CHECKING:  # the real import is in main(): it imports tokentrail.auto, which
+    # instruments the process, and the test session imports this module for RUNS
+    from tests.scenarios.agent import Agent
 
 CLEAN = "browser-clean"
 TIMESTAMP = "browser-timestamp"
@@ -63,6 +67,8 @@ def parent_and_child(agent: Agent) -> None:
 
 
 def main(base_url: str) -> None:
+    from tests.scenarios.agent import Agent  # imports tokentrail.auto: the instrumentation
+
     made: dict[str, int] = {}
     drives = ((CLEAN, clean), (TIMESTAMP, SCENARIOS[TIMESTAMP_SCENARIO].drive),
               (PARENT, parent_and_child), (UNCACHED, uncached))
