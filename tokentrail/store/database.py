@@ -323,35 +323,8 @@ class Store:
         params: dict[str, Any] = {"limit": max_runs, "margin_ms": int(margin_seconds * 1000)}
         statements = [(ces.refresh_insert_events(), QUERY_SETTINGS),
                       (ces.refresh_insert_tombstones(), {}), (ces.refresh_mark_runs(), {})]
-        if not self.is_embedded:
-            dirty = self.query(ces.refresh_dirty_select(), params)
-            if dirty:
-                params = {"runs": [r["run_id"] for r in dirty], "version": time.time_ns(),
-                          "horizon": dirty[0]["horizon"]}
-                for sql, settings in statements:
-                    self.client.command(sql, parameters=params, settings=settings)
-            return len(dirty)
-        session = self.engine_session()
-        try:
-            # Background work: one thread, at the lowest priority, so that the
-            # collector's decoding and inserts keep the cores they need.
-            session.set({"max_threads": "1", "os_threads_nice_value_query": "19"})
-            text = {k: str(v) for k, v in params.items()}
-            out, _ = session.query(ces.refresh_dirty_select().encode(), "JSONEachRow", text)
-            dirty = [json.loads(line) for line in out.splitlines() if line]
-            if dirty:
-                runs = ",".join("'" + escape_parameter(r["run_id"]).replace("'", "\\'") + "'"
-                                for r in dirty)
-                text = {"runs": f"[{runs}]", "version": str(time.time_ns()),
-                        "horizon": escape_parameter(dirty[0]["horizon"])}
-                for sql, settings in statements:
-                    session.set({k: str(v) for k, v in settings.items()})
-                    session.query(sql.encode(), "TabSeparated", text)
-            return len(dirty)
-        finally:
-            session.close()
-
-    # --- insights and what-if (tokentrail.analysis.insights*, whatif; SQL there) ---
+        return self.background_pass(ces.refresh_dirty_select(), params, statements,
+                                    carried=("horizon",))
 
     def insights(self, start: Any, end: Any, *, kinds: Sequence[str] = (),
                  limit: int = 0, **settings: Any) -> list[dict[str, Any]]:
