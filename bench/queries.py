@@ -1,7 +1,11 @@
 """The web UI's reads at 10M calls (issue 14: run timeline p50 <= 100 ms, runs page
 <= 200 ms, fleet for 30 days <= 500 ms, on the embedded store).
 
-    python bench/queries.py [--calls 10000000] [--rounds 5]
+    python bench/queries.py [--calls 10000000] [--rounds 5] [--store DIR]
+
+``--store DIR`` keeps the generated store in DIR, and a later run with the same DIR
+measures it again without generating (an hour at 10M) or measuring the reads on read
+(the backlog is worked off by then): how read designs are compared at full size.
 
 A fresh embedded store gets the real schema (migrations, prices), then about
 ``--calls`` calls generated inside ClickHouse by bench/cache_events.py's generator
@@ -26,6 +30,7 @@ Prints one Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -82,16 +87,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--store", type=Path, default=None,
+                        help="keep the store in this directory; reuse it if it has calls")
     args = parser.parse_args()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
     rows: list[tuple[str, str, str, str]] = []  # what, before, after, note
 
-    with tempfile.TemporaryDirectory(prefix="tokentrail-bench-") as tmp:
-        store = Store.open(f"chdb://{tmp}/data")
+    with contextlib.ExitStack() as stack:
+        where = args.store or Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="tokentrail-bench-")))
+        store = Store.open(f"chdb://{where}/data")
         began = time.perf_counter()
-        for length, share in LENGTHS:
-            generate(store, int(args.calls * share), length, now, prefix=f"r{length}",
-                     days=DAYS, services=SERVICES, models=MODELS)
+        reused = store.query("SELECT count() AS n FROM llm_call_reports")[0]["n"] > 0
+        if reused:
+            now = store.query("SELECT max(timestamp) AS t FROM llm_call_reports "
+                              "WHERE run_id NOT LIKE 'fresh%'")[0]["t"]
+            now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now
+        else:
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            for length, share in LENGTHS:
+                generate(store, int(args.calls * share), length, now, prefix=f"r{length}",
+                         days=DAYS, services=SERVICES, models=MODELS)
         stats = store.query("SELECT count() AS n, uniqExact(run_id) AS runs "
                             "FROM llm_call_reports")[0]
         print(f"generated {stats['n']:,} calls in {stats['runs']:,} runs in "
@@ -151,7 +166,7 @@ def main() -> None:
             out["fleet"], _ = median(lambda: store.fleet(start30, end), args.rounds)
             return out
 
-        on_read = measure("on read", fleet_wide=args.calls <= 200_000)
+        on_read = {} if reused else measure("on read", fleet_wide=args.calls <= 200_000)
         began = time.perf_counter()
         judged = 0
         while count := store.refresh_cache_events(margin_seconds=0, max_runs=2000):
@@ -163,8 +178,8 @@ def main() -> None:
             rolled += count
         rollup_s = time.perf_counter() - began
         stored = measure("stored")
-        generate(store, 300, 300, now, prefix="fresh", days=0.01, services=SERVICES,
-                 models=MODELS)
+        generate(store, 300, 300, now, prefix=f"fresh{time.time_ns()}", days=0.01,
+                 services=SERVICES, models=MODELS)
         fresh = measure("one fresh run")
         rollup_rows = store.query("SELECT count() AS n FROM run_rollup FINAL")[0]["n"]
         store.close()
