@@ -25,6 +25,7 @@ from clickhouse_connect.driver.client import Client
 from tokentrail.store import migrations
 from tokentrail.store.migrations.runner import TABLE as MIGRATIONS_TABLE
 from tokentrail.store.normalize import TRANSCRIPT_SCOPE
+from tokentrail.store.on_read import OnReadMemo
 
 if TYPE_CHECKING:
     from tokentrail.analysis.cache_events_reports import CacheSummary
@@ -115,6 +116,8 @@ class Store:
     def __init__(self, client: Client, dsn: str = "") -> None:
         self.client = client
         self.dsn = dsn
+        # What runs serve has not kept yet compute to (tokentrail/store/on_read.py).
+        self.on_read = OnReadMemo()
 
     @classmethod
     def open(cls, dsn: str, *, migrate: bool = True) -> Store:

@@ -19,11 +19,14 @@ Every query here is built from constants; values are query parameters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tokentrail.analysis import cache_events_store as ces
 from tokentrail.analysis.cache_events_store import VIEW as EVENTS_VIEW
 from tokentrail.analysis.cache_events_store import priced, run_calls_select
+from tokentrail.store.on_read import RunVersion
+from tokentrail.store.on_read import versions as on_read_versions
 
 if TYPE_CHECKING:
     from tokentrail.store.database import Store
@@ -125,22 +128,29 @@ FROM (
 GROUP BY run_id"""  # noqa: S608
 
 _STORED_EVENTS = f"""
-SELECT call_id, extra_cost_usd FROM {ces.STORED} FINAL
+SELECT run_id, call_id, extra_cost_usd FROM {ces.STORED} FINAL
 WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
 
 
-def events_of(store: Store, runs: list[str]) -> tuple[list[str], list[float]]:
+def judged_events(store: Store, runs: Sequence[RunVersion], now: Any) -> list[dict[str, Any]]:
+    """The cache events of ``runs`` judged now (the ``cache_events`` view's SQL for
+    runs it judges on read), remembered per run version (tokentrail/store/on_read.py):
+    one judging per run and version, however many reads of a page want it."""
+    return store.on_read.fetch("events", runs, now, lambda ids: store._judge(
+        ces.events_for("run_id IN {runs:Array(String)}"), {"runs": ids}))
+
+
+def events_of(store: Store, runs: Sequence[RunVersion],
+              now: Any) -> tuple[list[str], list[float]]:
     """The cache events of ``runs`` as (call ids, extra costs with nan for no price):
     stored for the runs ``serve`` judged since their last rows, judged now for the
     others (what the ``cache_events`` view does, without planning its judging SQL for
     runs that need none)."""
-    current = {r["run_id"] for r in store.query(_EVENTS_CURRENT, {"runs": runs})
+    ids = [run.run_id for run in runs]
+    current = {r["run_id"] for r in store.query(_EVENTS_CURRENT, {"runs": ids})
                if r["current"]}
     rows = store.query(_STORED_EVENTS, {"runs": sorted(current)}) if current else []
-    judge = [r for r in runs if r not in current]
-    if judge:
-        rows += store._judge(ces.events_for("run_id IN {runs:Array(String)}"),
-                             {"runs": judge})
+    rows += judged_events(store, [run for run in runs if run.run_id not in current], now)
     return ([r["call_id"] for r in rows],
             [float("nan") if r["extra_cost_usd"] is None else float(r["extra_cost_usd"])
              for r in rows])
@@ -191,10 +201,50 @@ HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)
 
 _COLUMN_LIST = ", ".join(COLUMNS)
 FEW_RUNS = 200
-"""Up to this many runs not rolled up, a page reads their events on their own; more
-(a backlog: an upgraded store, a stock Collector with no ``serve``) are joined with
-the ``cache_events`` view in the page's query."""
-_DIRTY_IDS = f"SELECT run_id FROM ({_dirty_select()})"  # noqa: S608
+"""Up to this many runs not rolled up, a page computes their rows on their own and
+passes them to its query as a parameter (remembered per run version, so the next page
+or poll reuses them); more (a backlog: an upgraded store, a stock Collector with no
+``serve``) are computed in the page's query, joined with the ``cache_events`` view."""
+
+VERSION_COLUMNS = f"""
+       (SELECT ifNull(max(load_id), 0) FROM {PRICE_LOADS}) AS price_load,
+       now64(3) AS now"""  # noqa: S608
+"""Columns to add to a select of dirty runs (``run_id``, ``last_insert``) to make them
+RunVersions: the latest price load and the store's clock."""
+_DIRTY = f"SELECT run_id, last_insert,{VERSION_COLUMNS}\nFROM ({_dirty_select()})"
+
+# The rows computed on read, as the query parameter that carries them: times as
+# nanoseconds (a DateTime64(9) parameter would go through Python's microseconds).
+_NANOS = ("first_at", "last_at")
+
+
+def _param_type(name: str) -> str:
+    kind = TYPES[name]
+    if name in _NANOS:
+        return "Int64"
+    return kind[len("LowCardinality("):-1] if kind.startswith("LowCardinality(") else kind
+
+
+_ON_READ_PARAM = ("{on_read_rows:Array(Tuple("
+                  + ", ".join(_param_type(name) for name in COLUMNS) + "))}")
+_ON_READ_ROWS = "SELECT " + ", ".join(  # noqa: S608
+    (f"fromUnixTimestamp64Nano(t.{i}) AS {name}" if name in _NANOS else f"t.{i} AS {name}")
+    for i, name in enumerate(COLUMNS, 1)) + f" FROM (SELECT arrayJoin({_ON_READ_PARAM}) AS t)"
+_COMPUTED_FOR_PARAM = ", ".join(
+    f"toUnixTimestamp64Nano({name}) AS {name}" if name in _NANOS else name for name in COLUMNS)
+
+
+def on_read_rows(store: Store, runs: Sequence[RunVersion], now: Any) -> list[dict[str, Any]]:
+    """Rollup rows of ``runs`` computed now, remembered per run version; times in
+    nanoseconds (the form :func:`rows_select` passes them in)."""
+    def compute(ids: list[str]) -> list[dict[str, Any]]:
+        wanted = set(ids)
+        versions = [run for run in runs if run.run_id in wanted]
+        calls, costs = events_of(store, versions, now)
+        sql = (f"SELECT {_COMPUTED_FOR_PARAM} FROM "  # noqa: S608
+               f"({computed_with_events_select('run_id IN {runs:Array(String)}')})")
+        return store.query(sql, {"runs": ids, "event_calls": calls, "event_costs": costs})
+    return store.on_read.fetch("rollup", runs, now, compute)
 
 
 def rows_select(store: Store, run_filter: str | None) -> tuple[str, dict[str, Any]]:
@@ -205,10 +255,11 @@ def rows_select(store: Store, run_filter: str | None) -> tuple[str, dict[str, An
     Which runs are not current is asked first, in a query of its own: computing rows
     (judging cache events, pricing) costs a query hundreds of milliseconds of planning
     even for no run, so it is left out when every run is current, as it mostly is
-    under ``serve``. A pass that completes after that question changes nothing (those
-    runs are computed, from the same calls); rows that arrive after it are read at the
-    next page view."""
-    rolled_on_read = [r["run_id"] for r in store.query(_DIRTY_IDS)]
+    under ``serve``, and done on its own for a few runs (:func:`on_read_rows`). A pass
+    that completes after that question changes nothing (those runs are computed, from
+    the same calls); rows that arrive after it are read at the next page view."""
+    dirty = store.query(_DIRTY)
+    rolled_on_read = [r["run_id"] for r in dirty]
     condition = f" AND ({run_filter})" if run_filter else ""
     # Built from constants and the caller's condition, never from input.
     sql = f"""
@@ -219,10 +270,11 @@ WHERE run_id NOT IN {{rolled_on_read:Array(String)}}{condition}"""  # noqa: S608
     on_read = "run_id IN {rolled_on_read:Array(String)}" + condition
     if len(rolled_on_read) > FEW_RUNS:  # a backlog: a join, not lookups in long arrays
         sql += f"\nUNION ALL\nSELECT {_COLUMN_LIST}\nFROM ({computed_select(on_read)})"
-    elif rolled_on_read:
-        sql += (f"\nUNION ALL\nSELECT {_COLUMN_LIST}\n"
-                f"FROM ({computed_with_events_select(on_read)})")
-        params["event_calls"], params["event_costs"] = events_of(store, rolled_on_read)
+    elif dirty:
+        rows = on_read_rows(store, on_read_versions(dirty), dirty[0]["now"])
+        params["on_read_rows"] = [tuple(row[name] for name in COLUMNS) for row in rows]
+        where = f" WHERE {run_filter}" if run_filter else ""
+        sql += f"\nUNION ALL\nSELECT {_COLUMN_LIST}\nFROM ({_ON_READ_ROWS}){where}"
     return sql, params
 
 

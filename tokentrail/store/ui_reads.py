@@ -32,7 +32,7 @@ from tokentrail.analysis.cache_events_store import (
     run_calls_select,
 )
 from tokentrail.analysis.pricing_sql import priced_select
-from tokentrail.store import run_rollup
+from tokentrail.store import on_read, run_rollup
 
 if TYPE_CHECKING:
     from tokentrail.store.database import Store
@@ -358,7 +358,8 @@ def fleet(store: Store, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     }
 
 
-_JUDGED_ON_READ = f"SELECT run_id FROM ({ces.dirty_runs_select()})"  # noqa: S608
+_JUDGED_ON_READ = (f"SELECT run_id, last_insert,{run_rollup.VERSION_COLUMNS}\n"
+                   f"FROM ({ces.dirty_runs_select()})")
 
 _LOST_STORED = f"""
 SELECT cause, count() AS events, sum(missed_tokens) AS missed_tokens,
@@ -375,14 +376,13 @@ def _lost_by_cause(store: Store, start: dt.datetime | None,
     ``Store.cache_events_by(start, end, "cause")`` says, without planning the
     judging SQL of the ``cache_events`` view when only a few runs (those with rows
     since serve judged them) need judging: they are judged on their own."""
-    runs = [r["run_id"] for r in store.query(_JUDGED_ON_READ)]
-    if len(runs) > run_rollup.FEW_RUNS:
+    dirty = store.query(_JUDGED_ON_READ)
+    if len(dirty) > run_rollup.FEW_RUNS:
         return store.cache_events_by(start, end, "cause")
-    params = {"start": start, "end": end, "runs": runs}
+    params = {"start": start, "end": end, "runs": [r["run_id"] for r in dirty]}
     by_cause = {r["cause"]: r for r in store.query(_LOST_STORED, params)}
-    if runs:
-        judged = store._judge(ces.events_for("run_id IN {runs:Array(String)}"),
-                              {"runs": runs})
+    if dirty:
+        judged = run_rollup.judged_events(store, on_read.versions(dirty), dirty[0]["now"])
         lo, hi = as_utc(start), as_utc(end)  # naive UTC parameters, aware to compare
         for event in judged:
             if not lo <= as_utc(event["timestamp"]) < hi:
