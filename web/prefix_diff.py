@@ -59,6 +59,7 @@ class PrefixDiff:
     change_hint: str = ""
     cache_miss_reason: str = ""
     cache_missed_input_tokens: int = 0
+    model_changed: bool = False  # the model differs from the previous call's
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,12 +125,14 @@ def compare(call: dict[str, Any], previous: dict[str, Any] | None) -> PrefixDiff
     diff.parts.append(Part("model", None, "model", _state(model, prev_model) if previous
                            else "unknown", model, str(prev_model or ""),
                            first_difference=diff.change_level == "model"))
+    diff.model_changed = diff.parts[-1].state == "changed"
     for kind in ("params", "tools", "system"):
         current = str(call.get(f"prefix_{kind}_hash") or "")
         before = str(prev_or_blank.get(f"prefix_{kind}_hash") or "")
         label = {"params": "parameters", "tools": "tools", "system": "system prompt"}[kind]
-        diff.parts.append(Part(kind, None, label,
-                               _state(current, before) if previous else "unknown",
+        # Without fingerprints both hashes are empty: "same" would be a guess.
+        known = previous is not None and fingerprinted
+        diff.parts.append(Part(kind, None, label, _state(current, before) if known else "unknown",
                                current, before, first_difference=diff.change_level == kind))
 
     start, hashes, count = _window(call, "prefix_message_hashes", "prefix_message_count")

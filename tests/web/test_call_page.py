@@ -174,6 +174,22 @@ def test_a_call_without_fingerprints_is_a_page_not_an_error(store, web):
     states = {r.attrs["data-part"]: r.attrs["data-state"] for r in diff.find_all("tr", "part")}
     assert states == {"model": "same", "params": "unknown", "tools": "unknown",
                       "system": "unknown"}
+    assert "This source reports no change of the prefix." in diff.text
+
+
+def test_a_model_change_without_fingerprints_is_named(store, web):
+    """The model is known whatever the source: its change is said, the rest unknown."""
+    spans = [span(anthropic_call_attrs(response_id=f"msg_switch_{i}", uncached=50, read=0,
+                                       write=0, output=5, conversation="switch", model=model),
+                  start_ns=NOW_NS + i * 10**9)
+             for i, model in enumerate(("claude-sonnet-4-5", "claude-haiku-4-5"))]
+    store.insert("otel_traces", trace_rows(trace_request(spans)), TRACE_COLUMNS)
+    diff = parse(web.get("/calls/msg_switch_1").text).by_id("prefix-diff")
+    states = {r.attrs["data-part"]: r.attrs["data-state"] for r in diff.find_all("tr", "part")}
+    assert states == {"model": "changed", "params": "unknown", "tools": "unknown",
+                      "system": "unknown"}
+    summary = diff.find_all("div", "first-difference-summary")[0].text
+    assert "The model changed" in summary and "reports no change" not in summary
 
 
 def test_captured_contents_are_shown_as_text(store, web):
