@@ -181,8 +181,9 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
         missed = int(event.get("missed_tokens") or 0)
         extra = event.get("extra_cost_usd")
         detail = str(event.get("detail") or "")
-        label = (f"turn {i + 1}: {cause}: {detail}; {missed:,} tokens missed; "
-                 f"extra cost {svg.usd(extra)}")
+        # The detail says how many tokens were missed; without one, the label does.
+        said = detail or f"{missed:,} tokens missed"
+        label = f"turn {i + 1}: {cause}: {said}; extra cost {svg.usd(extra)}"
         chart.markers.append(Marker(
             turn=i + 1, call_id=str(event["call_id"]), cause=cause, css=cause_class(cause),
             x=round(x.center(i), 2), y=MARKER_LANE + 8, line_top=MARKER_LANE + 16,

@@ -90,7 +90,8 @@ def test_the_turn_5_marker_names_the_cause_and_tells_the_detail(page, site) -> N
     text = eventually(tip_on_hover, until=lambda t: "system_changed" in t,
                       message="pointing at the marker shows its tooltip")
     assert "Turn 5" in text and "system prompt changed" in text and "timestamp" in text, text
-    assert "extra cost $" in text, text
+    assert "Extra cost $" in text, text
+    assert text.count("not read") == 1, f"the missed tokens are said once: {text}"
     chromium.screenshot(driver, "run-timeline-marker-hover")
     move_away(driver)
     eventually(lambda: not driver.find_element("css selector", "#chart-tip").is_displayed(),

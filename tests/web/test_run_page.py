@@ -217,9 +217,10 @@ def test_parent_and_child_runs_link_to_each_other(store, web):
     assert [(a.attrs["href"], a.text) for a in children] == [("/runs/sub", "researcher")]
     sub = parse(web.get("/runs/sub").text)
     assert sub.find("h1").text.strip() == "researcher"
-    assert {a.attrs["href"] for a in sub.find_all("a", "parent-run")} == {"/runs/lead"}
+    assert {(a.attrs["href"], a.text) for a in sub.find_all("a", "parent-run")} == {
+        ("/runs/lead", "lead agent")}, "the parent link names the parent run"
     data = web.get("/api/runs/sub").json()
-    assert data["parent"] == "lead"
+    assert (data["parent"], data["parent_name"]) == ("lead", "lead agent")
     assert [c["run_id"] for c in web.get("/api/runs/lead").json()["children"]] == ["sub"]
 
 

@@ -174,7 +174,8 @@ def run_calls(store: Store, run_id: str) -> list[dict[str, Any]]:
 
 def run_detail(store: Store, run_id: str) -> dict[str, Any] | None:
     """One run's timeline: its run row, its calls in order, its cache events and cache
-    summary, its parent run and its children (sub-runs); None for an unknown run.
+    summary, its parent run (id and name) and its children (sub-runs); None for an
+    unknown run.
 
     The run row and the summary are added up here from the calls and events just read
     (the same sums as the rollup's and ``Store.cache_summary``'s SQL), rather than
@@ -198,8 +199,24 @@ def run_detail(store: Store, run_id: str) -> dict[str, Any] | None:
         "events": events,
         "summary": dict(summary.__dict__),
         "parent": run["parent_run_id"] or None,
+        "parent_name": _run_name(store, run["parent_run_id"]),
         "children": _children(store, run_id),
     }
+
+
+_RUN_NAME = """
+SELECT run_name FROM llm_call_reports
+WHERE run_id = {run:String} AND run_name != ''
+LIMIT 1"""
+
+
+def _run_name(store: Store, run_id: str) -> str:
+    """The name a run was given ('' for none, or no run id): a range read of the
+    run-ordered projection."""
+    if not run_id:
+        return ""
+    rows = store.query(_RUN_NAME, {"run": run_id})
+    return str(rows[0]["run_name"]) if rows else ""
 
 
 _CHILDREN = """

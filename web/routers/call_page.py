@@ -14,7 +14,6 @@ from tokentrail.web import svg
 from tokentrail.web.call_contents import captured_contents
 from tokentrail.web.dependencies import StoreDep, templates
 from tokentrail.web.prefix_diff import compare
-from tokentrail.web.run_data import call_detail
 
 router = APIRouter()
 
@@ -43,7 +42,7 @@ class CallPage(BaseModel):
 
 
 def _load(store, call_id: str) -> dict[str, Any]:
-    detail = call_detail(store, call_id)
+    detail = store.call_detail(call_id)
     if detail is None:
         raise HTTPException(status_code=404, detail=f"no call {call_id!r}")
     call, previous = detail["call"], detail["previous"]

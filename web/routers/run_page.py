@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 from tokentrail.analysis.cache_events_rules import CAUSES
 from tokentrail.web import svg, timeline
 from tokentrail.web.dependencies import StoreDep, templates
-from tokentrail.web.run_data import run_detail, utc
 
 router = APIRouter()
 
@@ -86,13 +85,14 @@ class RunPage(BaseModel):
     events: list[CacheEvent]
     summary: dict[str, Any] | None
     parent: str | None
+    parent_name: str = ""  # the parent run's name, '' when it has none
     children: list[RunRow]
     cost_saved_usd: float | None
     live: bool
 
 
 def _load(store, run_id: str) -> dict[str, Any]:
-    detail = run_detail(store, run_id)
+    detail = store.run_detail(run_id)
     if detail is None:
         raise HTTPException(status_code=404, detail=f"no run {run_id!r}")
     run = detail["run"]
@@ -105,11 +105,11 @@ def _load(store, run_id: str) -> dict[str, Any]:
 def _is_live(run: dict[str, Any], calls: list[dict[str, Any]]) -> bool:
     """Whether the run's last call ended (start + duration: a call is stored once it
     has ended) less than :data:`LIVE_WINDOW` ago."""
-    ended = utc(run.get("ended_at"))
+    ended = run.get("ended_at")  # the store's reads give aware UTC datetimes
     if not isinstance(ended, dt.datetime):
         return False
     if calls:
-        ended = max(ended, utc(calls[-1]["timestamp"])
+        ended = max(ended, calls[-1]["timestamp"]
                     + dt.timedelta(milliseconds=float(calls[-1].get("duration_ms") or 0)))
     return dt.datetime.now(dt.timezone.utc) - ended < LIVE_WINDOW
 
