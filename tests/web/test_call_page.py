@@ -217,6 +217,18 @@ def test_captured_contents_are_shown_as_text(store, web):
         "contents").text
 
 
+def test_the_contents_read_selects_each_attribute_in_order():
+    """The read's SQL is spelt out (no formatted SQL): its c0, c1, ... columns must stay
+    the CONTENT_ATTRIBUTES in order, or the page would put a text under a wrong heading."""
+    from tokentrail.store import call_contents
+
+    sql = call_contents._SQL
+    positions = [sql.index(f"SpanAttributes['{name}'] AS c{i}")
+                 for i, (name, _) in enumerate(call_contents.CONTENT_ATTRIBUTES)]
+    assert positions == sorted(positions)
+    assert f"c{len(positions)}" not in sql
+
+
 def test_hostile_values_are_escaped_on_the_call_page(store, web):
     evil = "<script>alert(1)</script>"
     attrs = anthropic_call_attrs(response_id="msg_evil", uncached=5, read=0, write=0, output=1,

@@ -448,6 +448,13 @@ class Store:
 
         return ui_reads.call_detail(self, call_id)
 
+    def call_contents(self, call: dict[str, Any]) -> list[tuple[str, str]]:
+        """(heading, text) of the prompt and response text the call's span carries, when
+        the agent opted in to content capture; [] otherwise or when the read fails."""
+        from tokentrail.store import call_contents
+
+        return call_contents.captured_contents(self, call)
+
     def fleet(self, start: Any, end: Any) -> dict[str, Any]:
         """The fleet page's aggregates over the days [start, end) touches."""
         from tokentrail.store import ui_reads

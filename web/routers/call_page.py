@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from tokentrail.analysis.cache_events_rules import CAUSES
 from tokentrail.web import svg
-from tokentrail.web.call_contents import captured_contents
 from tokentrail.web.dependencies import StoreDep, templates
 from tokentrail.web.prefix_diff import compare
 
@@ -52,7 +51,7 @@ def _load(store, call_id: str) -> dict[str, Any]:
         gap = (call["timestamp"] - previous["timestamp"]).total_seconds()
     detail["gap_seconds"] = gap
     detail["contents"] = [{"part": heading, "text": text}
-                          for heading, text in captured_contents(store, call)]
+                          for heading, text in store.call_contents(call)]
     return detail
 
 
