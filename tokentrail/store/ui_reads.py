@@ -272,13 +272,19 @@ def _run_row(run_id: str, calls: list[dict[str, Any]],
 
 # --- one call -----------------------------------------------------------------------
 
+# The report FINAL would keep (the highest source_rank; reports of one rank are the
+# same call from the same source), picked from the key's few rows: FINAL merges every
+# part's granule for the key, 4-5x slower at 10M calls (bench/queries.py).
 _CALLS = priced_select("""
 SELECT * EXCEPT (source_rank, family_rank)
-FROM llm_call_reports FINAL
-WHERE call_id IN {calls:Array(String)}""")
+FROM llm_call_reports
+WHERE call_id IN {calls:Array(String)}
+ORDER BY call_id, source_rank DESC
+LIMIT 1 BY call_id""")
 
 _CALL_RUN = """
-SELECT run_id FROM llm_call_reports FINAL WHERE call_id = {call:String}"""
+SELECT run_id FROM llm_call_reports WHERE call_id = {call:String}
+ORDER BY source_rank DESC LIMIT 1"""
 
 _RUN_ORDER = ("SELECT call_id, timestamp FROM "  # noqa: S608
               + run_calls_select("run_id = {run:String}"))
