@@ -1,5 +1,6 @@
 """Typed shapes of the runs, fleet and insights JSON twins (``/api/runs``, ``/api/fleet``,
-``/api/insights``, ``/api/whatif``), so ``/api/openapi.json`` documents each field.
+``/api/insights``, ``/api/whatif``; the run rows of ``/api/runs/{run_id}`` too), so
+``/api/openapi.json`` documents each field.
 
 The rows come from the store (Store.run_list, Store.fleet: tokentrail/store/ui_reads.py);
 these models only name and type them (no Python validators: a fleet of a few hundred
@@ -18,14 +19,15 @@ class _Row(BaseModel):
 
 
 class RunListRow(_Row):
-    """One run: its calls summed (the runs page's row, the fleet's top runs)."""
+    """One run: its calls summed (the runs page's row, the fleet's top runs, a run
+    page's header row and its children: one shape wherever a run is a row)."""
 
     run_id: str
     run_name: str = ""
     service_name: str = ""
     models: list[str] = []
-    parent_run_id: str | None = None
-    source: str = ""
+    parent_run_id: str = Field("", description="'' when the run has no parent run")
+    source: str = Field("", description="The source of the run's first call")
     calls: int
     input_tokens: int = Field(description="Uncached input tokens (Anthropic's convention)")
     cache_read_tokens: int

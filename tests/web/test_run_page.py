@@ -221,7 +221,13 @@ def test_parent_and_child_runs_link_to_each_other(store, web):
         ("/runs/lead", "lead agent")}, "the parent link names the parent run"
     data = web.get("/api/runs/sub").json()
     assert (data["parent"], data["parent_name"]) == ("lead", "lead agent")
-    assert [c["run_id"] for c in web.get("/api/runs/lead").json()["children"]] == ["sub"]
+    lead_json = web.get("/api/runs/lead").json()
+    assert [c["run_id"] for c in lead_json["children"]] == ["sub"]
+    # one run row shape: the run page's row and child rows are the runs list's rows
+    listed = {r["run_id"]: r for r in web.get("/api/runs?per_page=500").json()["runs"]}
+    assert lead_json["children"][0] == listed["sub"] == data["run"]
+    assert lead_json["run"] == listed["lead"] and lead_json["run"]["parent_run_id"] == ""
+    assert data["run"]["parent_run_id"] == "lead"
 
 
 def test_telemetry_is_escaped_everywhere_on_the_page(store, web):

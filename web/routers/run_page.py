@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokentrail.analysis.cache_events_rules import CAUSES
 from tokentrail.web import svg, timeline
+from tokentrail.web.api_models import RunListRow
 from tokentrail.web.dependencies import StoreDep, templates
 
 router = APIRouter()
@@ -28,27 +29,6 @@ class _Open(BaseModel):
     """Rows keep every column the store returns; the named fields are documented."""
 
     model_config = ConfigDict(extra="allow")
-
-
-class RunRow(_Open):
-    run_id: str
-    run_name: str = ""
-    service_name: str = ""
-    models: list[str] = []
-    parent_run_id: str = ""
-    calls: int
-    input_tokens: int
-    cache_read_tokens: int
-    cache_write_5m_tokens: int
-    cache_write_1h_tokens: int
-    output_tokens: int
-    cost_usd: float | None = None
-    cost_uncached_usd: float | None = None
-    hit_rate: float | None = None
-    events: int = 0
-    events_cost_usd: float | None = None
-    started_at: dt.datetime
-    ended_at: dt.datetime
 
 
 class RunCall(_Open):
@@ -80,13 +60,13 @@ class CacheEvent(_Open):
 class RunPage(BaseModel):
     """The run timeline page as JSON: the same rows the page draws."""
 
-    run: RunRow
+    run: RunListRow
     calls: list[RunCall]
     events: list[CacheEvent]
     summary: dict[str, Any] | None
     parent: str | None
     parent_name: str = ""  # the parent run's name, '' when it has none
-    children: list[RunRow]
+    children: list[RunListRow]
     cost_saved_usd: float | None
     live: bool
 
