@@ -95,10 +95,13 @@ _ORDER = {
 
 
 def _runs_sql(rows: str, sort: str, *, count: bool) -> str:
+    """The page of run rows (each with ``_total``: how many pass the filters), or with
+    ``count`` only that number (for a page past the last row)."""
     runs = _RUN_ROW.format(rows=rows)
     if count:
         return f"SELECT count() AS total FROM ({runs}) {_RUN_FILTER}"  # noqa: S608
-    return (f"SELECT * EXCEPT (services) FROM ({runs}) {_RUN_FILTER}\n"  # noqa: S608
+    return (f"SELECT * EXCEPT (services), count() OVER () AS _total\n"
+            f"FROM ({runs}) {_RUN_FILTER}\n"
             f"{_ORDER[sort]}\nLIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}")
 
 
@@ -133,10 +136,7 @@ def _runs(store: Store, run_filter: str | None, params: dict[str, Any],
     ``params``, one page of them and how many pass."""
     rows_sql, rows_params = run_rollup.rows_select(store, run_filter)
     params = {**params, **rows_params}
-    sql = _runs_sql(rows_sql, sort, count=False).replace(
-        "SELECT * EXCEPT (services)",
-        "SELECT * EXCEPT (services), count() OVER () AS _total", 1)
-    rows = _utc(store.query(sql, params))
+    rows = _utc(store.query(_runs_sql(rows_sql, sort, count=False), params))
     if rows:
         total = int(rows[0]["_total"])
         for row in rows:
