@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from tokentrail.web import svg
+from tokentrail.web import formatting, svg
 from tokentrail.web.api_models import FleetPage
 
 WIDTH, HEIGHT = 1200, 300
@@ -103,7 +103,7 @@ def _x_labels(days: list[date], band: svg.BandScale) -> list[dict[str, Any]]:
 def _usd_ticks(high: float, scale_top: float, scale_bottom: float):
     y, ticks = svg.LinearScale.nice(high, scale_bottom, scale_top, count=4)
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    return y, [{"y": round(y(t), 2), "label": svg.usd_tick(t, step)} for t in ticks]
+    return y, [{"y": round(y(t), 2), "label": formatting.usd_tick(t, step)} for t in ticks]
 
 
 def stacked_by_day(chart_id: str, title: str, rows: list[Any], key: str,
@@ -160,7 +160,7 @@ def hit_rate_line(rows: list[Any], start: datetime, end: datetime) -> LineChart:
             points.append({"x": round(cx, 2), "y": round(y(rate), 2), "day": d.isoformat(),
                            "hit_rate": rate, "read": r.cache_read_tokens,
                            "input_side": r.input_side_tokens})
-    yticks = [{"y": round(y(t), 2), "label": svg.percent(t)} for t in (0, .25, .5, .75, 1)]
+    yticks = [{"y": round(y(t), 2), "label": formatting.percent(t)} for t in (0, .25, .5, .75, 1)]
     return LineChart("hit-rate", "Cache hit rate per day", svg.line_path(coords), points,
                      yticks, _x_labels(days, band), empty=not points)
 

@@ -2,8 +2,9 @@
 
 The charts are drawn by Jinja2 templates (so autoescape covers every value that came
 from telemetry); this module only computes numbers: where a bar sits, how tall it is,
-which ticks an axis shows and how a number reads on it. Nothing here emits markup, so
-it is plain, testable arithmetic shared by every chart of the UI (run timeline, fleet).
+which ticks an axis shows. Nothing here emits markup, so it is plain, testable
+arithmetic shared by every chart of the UI (run timeline, fleet); how a number reads
+on an axis is web/formatting.py's, the same formatters the templates use.
 
 Coordinates are SVG user units with y growing downwards, as in SVG.
 """
@@ -13,72 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-# --- numbers as people read them ---------------------------------------------------------
-
-
-def compact(value: float | int | None) -> str:
-    """12_345 -> '12.3k', 4_000_000 -> '4M', 950 -> '950'; None -> '-'.
-
-    One decimal at most, and none when it would be '.0', so axis labels stay short."""
-    if value is None:
-        return "-"
-    value = float(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        scaled = value / limit
-        # 999_950 reads '1M', not '1000k'
-        if abs(value) >= limit or (abs(value) >= 1000 and abs(round(scaled, 1)) >= 1):
-            return _trim(f"{scaled:.1f}") + suffix
-    if value != int(value) and abs(value) < 10:
-        return _trim(f"{value:.2f}")
-    return f"{value:.0f}"
-
-
-def usd(value: float | None) -> str:
-    """Dollars with the precision a cost needs: '$12.34', '$0.0123', '$0.000042'; None
-    (a model without a price) -> '-'. Amounts below a cent keep three significant
-    digits, because single calls cost fractions of a cent."""
-    if value is None:
-        return "-"
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value == 0:
-        return "$0"
-    if value >= 1000:
-        return f"{sign}${value:,.0f}"
-    if value >= 0.995:
-        return f"{sign}${value:,.2f}"
-    digits = min(max(2, 2 - math.floor(math.log10(value))), 8)
-    text = f"{value:.{digits}f}"
-    whole, _, decimals = text.partition(".")
-    decimals = decimals.rstrip("0").ljust(2, "0")  # '0.500' -> '0.50', '0.0000420' -> ...42
-    return f"{sign}${whole}.{decimals}"
-
-
-def usd_tick(value: float, step: float) -> str:
-    """A cost axis label: as many decimals as the tick step needs ($0.05, $0.10, ...)."""
-    if value == 0:
-        return "$0"
-    if step >= 1 and float(step).is_integer():
-        return f"${value:,.0f}"
-    if step >= 1:  # 2.5: '$7.50'
-        return f"${value:,.2f}"
-    decimals = max(2, -math.floor(math.log10(step) + 1e-9))
-    if abs(step * 10 ** decimals - round(step * 10 ** decimals)) > 1e-6 and decimals < 8:
-        decimals += 1  # a step of 0.0025 needs its last digit
-    return f"${value:,.{min(decimals, 8)}f}"
-
-
-def percent(value: float | None) -> str:
-    """0.873 -> '87.3%'; None -> '-'."""
-    if value is None:
-        return "-"
-    return _trim(f"{value * 100:.1f}") + "%"
-
-
-def _trim(text: str) -> str:
-    return text[:-2] if text.endswith(".0") else text
-
 
 # --- ticks -------------------------------------------------------------------------------
 
@@ -247,20 +182,3 @@ def step_points(xs: Sequence[float], ys: Sequence[float | None],
         points.append((cx - half_band, cy))
         points.append((cx + half_band, cy))
     return points
-
-
-def duration(seconds: float | None) -> str:
-    """850 ms, 4.2 s, 2m 05s, 1h 02m; None -> '-' (axis and table labels of times)."""
-    if seconds is None:
-        return "-"
-    if seconds < 0:
-        return "-" + duration(-seconds)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return _trim(f"{seconds:.1f}") + " s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"

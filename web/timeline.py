@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokentrail.analysis.cache_events_rules import CAUSES
-from tokentrail.web import svg
+from tokentrail.web import formatting, svg
 
 # (css suffix, legend label, column): stacked bottom to top in this order, the bucket
 # people pay most attention to (uncached input) on the baseline.
@@ -141,7 +141,7 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
     chart.band = round(x.band, 3)
     totals = [sum(int(c.get(col) or 0) for _, _, col in SERIES) for c in calls]
     y, ticks = svg.LinearScale.nice(max(totals, default=0), chart.plot_bottom, chart.plot_top)
-    chart.y_ticks = [(round(y(t), 2), svg.compact(t)) for t in ticks]
+    chart.y_ticks = [(round(y(t), 2), formatting.compact(t)) for t in ticks]
 
     for i, call in enumerate(calls):
         values = [int(call.get(col) or 0) for _, _, col in SERIES]
@@ -158,7 +158,8 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
         cost_scale, cost_ticks = svg.LinearScale.nice(final or 0.0, chart.plot_bottom,
                                                       chart.plot_top)
         step = cost_ticks[1] - cost_ticks[0] if len(cost_ticks) > 1 else 1.0
-        chart.cost_ticks = [(round(cost_scale(t), 2), svg.usd_tick(t, step)) for t in cost_ticks]
+        chart.cost_ticks = [(round(cost_scale(t), 2), formatting.usd_tick(t, step))
+                            for t in cost_ticks]
         ys = [None if c is None else cost_scale(c) for c in chart.cumulative]
         xs = [x.center(i) for i in range(n)]
         points = (svg.step_points(xs, ys, x.band / 2) if n <= 2
@@ -183,7 +184,7 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
         detail = str(event.get("detail") or "")
         # The detail says how many tokens were missed; without one, the label does.
         said = detail or f"{missed:,} tokens missed"
-        label = f"turn {i + 1}: {cause}: {said}; extra cost {svg.usd(extra)}"
+        label = f"turn {i + 1}: {cause}: {said}; extra cost {formatting.usd(extra, '-')}"
         chart.markers.append(Marker(
             turn=i + 1, call_id=str(event["call_id"]), cause=cause, css=cause_class(cause),
             x=round(x.center(i), 2), y=MARKER_LANE + 8, line_top=MARKER_LANE + 16,

@@ -23,7 +23,7 @@ from tests.web.page_dom import parse
 from tests.web.run_agents import timestamp_agent
 from tokentrail.collector.rows import TRACE_COLUMNS, trace_rows
 from tokentrail.store import Store
-from tokentrail.web import svg
+from tokentrail.web import formatting
 from tokentrail.web.app import create_app
 from tokentrail.web.prefix_diff import compare
 
@@ -131,12 +131,12 @@ def test_cost_per_bucket_and_timing(store, web):
     rows = {r.find("td").text: r for r in page.find("table", "buckets").find("tbody")
             .find_all("tr")}
     cells = [td.text for td in rows["Uncached input"].find_all("td")]
-    assert cells == ["Uncached input", "1,234", "$3.00", svg.usd(call["cost_input_usd"])]
+    assert cells == ["Uncached input", "1,234", "$3.00", formatting.usd(call["cost_input_usd"])]
     assert call["cost_input_usd"] == pytest.approx(1234 * 3 / 1e6)  # docs/facts.md §2
     read = [td.text for td in rows["Cache read"].find_all("td")]
     assert read[1] == f"{call['cache_read_tokens']:,}" and read[2] == "$0.30"
     total = page.find("table", "buckets").find("tfoot").text
-    assert svg.usd(call["cost_usd"]) in total
+    assert formatting.usd(call["cost_usd"]) in total
     timing = page.find("dl", "kv")
     facts = dict(zip((d.text for d in timing.find_all("dt")),
                      (d.text for d in timing.find_all("dd")), strict=True))

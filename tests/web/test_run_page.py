@@ -26,7 +26,7 @@ from tests.web.run_agents import hand_run, timestamp_agent, with_system_change
 from tokentrail import semconv as sc
 from tokentrail.collector.rows import TRACE_COLUMNS, trace_rows
 from tokentrail.store import Store
-from tokentrail.web import svg
+from tokentrail.web import formatting
 from tokentrail.web.app import create_app
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>']
@@ -133,13 +133,13 @@ def test_the_8_turn_agent_has_a_system_changed_marker_on_turn_5(
     assert data["cost_saved_usd"] > 0  # 7 of 8 turns read most of their prompt
     # what the summary shows is what the JSON says
     text = " ".join(summary.text.split())
-    assert f"Cost {svg.usd(run['cost_usd'])}" in text
-    assert f"Saved by caching {svg.usd(data['cost_saved_usd'])}" in text
+    assert f"Cost {formatting.usd(run['cost_usd'])}" in text
+    assert f"Saved by caching {formatting.usd(data['cost_saved_usd'])}" in text
     assert "Cache events 1" in text
-    assert f"Cache hit rate {svg.percent(run['hit_rate'])}" in text
+    assert f"Cache hit rate {formatting.percent(run['hit_rate'])}" in text
     # the legend names the cause and what its events cost
     legend = " ".join(page.find("div", "legend").text.split())
-    assert f"system_changed {svg.usd(data['events'][0]['extra_cost_usd'])}" in legend
+    assert f"system_changed {formatting.usd(data['events'][0]['extra_cost_usd'])}" in legend
 
 
 def test_the_run_json_is_documented_in_the_openapi_schema(web):
@@ -183,8 +183,8 @@ def test_a_hand_written_change_lands_on_its_turn_with_its_cost(store, web):
     assert marker.attrs["data-turn"] == "12"
     # the tooltip's data: the detail, the tokens not read and what they cost
     assert marker.attrs["data-detail"] == event["detail"]
-    assert marker.attrs["data-extra"] == svg.usd(event["extra_cost_usd"])
-    assert marker.attrs["data-missed"] == svg.compact(event["missed_tokens"])
+    assert marker.attrs["data-extra"] == formatting.usd(event["extra_cost_usd"])
+    assert marker.attrs["data-missed"] == formatting.compact(event["missed_tokens"])
     assert event["missed_tokens"] > 0 and event["extra_cost_usd"] > 0
     summary = " ".join(page.by_id("run-summary").text.split())
     assert "Cache events 1" in summary
@@ -340,5 +340,5 @@ def test_a_run_whose_writes_were_never_read_says_what_caching_cost(store, web):
     data = web.get("/api/runs/unread").json()
     assert data["cost_saved_usd"] < 0  # 5m writes cost 1.25x input (docs/facts.md §2)
     summary = " ".join(parse(web.get("/runs/unread").text).by_id("run-summary").text.split())
-    assert f"Caching cost extra {svg.usd(-data['cost_saved_usd'])}" in summary
+    assert f"Caching cost extra {formatting.usd(-data['cost_saved_usd'])}" in summary
     assert "Saved by caching" not in summary

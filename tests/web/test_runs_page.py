@@ -29,7 +29,7 @@ from tests.web.ui_agents import (
     ui,
 )
 from tokentrail.store import Store
-from tokentrail.web.formatting import pct, usd
+from tokentrail.web.formatting import percent, usd
 
 REL = 1e-9
 NOW = datetime.fromtimestamp(NOW_NS / 1e9, timezone.utc)
@@ -116,7 +116,7 @@ def test_html_shows_the_numbers_of_the_json(client):
     for run in data["runs"]:
         row = table[run["run_id"]]
         assert cell(row, "num cost") == usd(run["cost_usd"])
-        assert cell(row, "num hit-rate") == pct(run["hit_rate"])
+        assert cell(row, "num hit-rate") == percent(run["hit_rate"], 0)
         assert cell(row, "num events") == str(run["events"])
     # The costs of the seeded runs, independently: $0.0135 for loop-a, for example.
     assert cell(table["loop-a"], "num cost") == usd(run_cost(CALLS, "loop-a"))

@@ -1,40 +1,11 @@
-"""The chart geometry of tokentrail.web.svg: numbers, ticks, scales, bars, lines."""
+"""The chart geometry of tokentrail.web.svg: ticks, scales, bars, lines (how the numbers
+read is tests/web/test_formatting.py's)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tokentrail.web import svg
-
-
-@pytest.mark.parametrize(("value", "text"), [
-    (None, "-"), (0, "0"), (950, "950"), (999, "999"), (1000, "1k"), (1500, "1.5k"),
-    (12_345, "12.3k"), (999_950, "1M"), (4_000_000, "4M"), (2_500_000_000, "2.5B"),
-    (0.5, "0.50"), (-12_345, "-12.3k"),
-])
-def test_compact_numbers(value, text):
-    assert svg.compact(value) == text
-
-
-@pytest.mark.parametrize(("value", "text"), [
-    (None, "-"), (0, "$0"), (12.345, "$12.35"), (1234.5, "$1,234"), (0.5, "$0.50"),
-    (0.0123, "$0.0123"), (0.000042, "$0.000042"), (-0.02, "-$0.02"), (0.999, "$1.00"),
-])
-def test_usd_keeps_the_precision_a_call_needs(value, text):
-    assert svg.usd(value) == text
-
-
-@pytest.mark.parametrize(("value", "step", "text"), [
-    (0, 0.05, "$0"), (0.05, 0.05, "$0.05"), (0.1, 0.05, "$0.10"), (2, 0.5, "$2.00"),
-    (0.0075, 0.0025, "$0.0075"), (20, 10, "$20"), (2000, 1000, "$2,000"),
-    (7.5, 2.5, "$7.50"), (10, 2.5, "$10.00"),
-])
-def test_cost_axis_labels(value, step, text):
-    assert svg.usd_tick(value, step) == text
-
-
-def test_percent():
-    assert (svg.percent(0.873), svg.percent(1.0), svg.percent(None)) == ("87.3%", "100%", "-")
 
 
 @pytest.mark.parametrize(("low", "high", "ticks"), [
@@ -107,11 +78,3 @@ def test_line_path_breaks_at_missing_values():
 
 def test_step_points_span_each_band():
     assert svg.step_points([10, 30], [5, None], 4) == [(6, 5), (14, 5), (26, None), (34, None)]
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (None, "-"), (0.85, "850 ms"), (4.2, "4.2 s"), (12, "12 s"), (125, "2m 05s"),
-    (3720, "1h 02m"), (-4.2, "-4.2 s"),
-])
-def test_durations(seconds, text):
-    assert svg.duration(seconds) == text

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from tokentrail.analysis.cache_events_rules import CAUSES
-from tokentrail.web import svg
 from tokentrail.web.dependencies import StoreDep, templates
 from tokentrail.web.prefix_diff import compare
 
@@ -63,7 +62,7 @@ def call_page(request: Request, call_id: str, store: StoreDep):
         return templates.TemplateResponse(request, "missing.html",
                                           {"what": "call", "ident": call_id}, status_code=404)
     return templates.TemplateResponse(request, "call.html", {
-        **detail, "buckets": BUCKET_ROWS, "fmt": svg, "causes": CAUSES})
+        **detail, "buckets": BUCKET_ROWS, "causes": CAUSES})
 
 
 @router.get("/api/calls/{call_id:path}", name="call_json", response_model=CallPage)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
 from tokentrail.analysis.cache_events_rules import CAUSES
-from tokentrail.web import svg, timeline
+from tokentrail.web import timeline
 from tokentrail.web.api_models import RunListRow
 from tokentrail.web.dependencies import StoreDep, templates
 
@@ -107,7 +107,7 @@ def _context(detail: dict[str, Any]) -> dict[str, Any]:
                       if started else None,
                       "total": sum(int(call.get(col) or 0) for _, _, col in timeline.SERIES)})
     return {**detail, "chart": chart, "turns": turns, "series": timeline.SERIES,
-            "causes": CAUSES, "fmt": svg, "poll_seconds": POLL_SECONDS}
+            "causes": CAUSES, "poll_seconds": POLL_SECONDS}
 
 
 def _not_found(request: Request, run_id: str) -> HTMLResponse:
