@@ -345,7 +345,7 @@ def fleet(store: Store, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     money lost to cache events by cause (exactly [start, end)), the ten costliest runs
     that started in [start, end), calls per source and the totals. Costs of models
     without a price count as 0 in sums (``totals`` says how many calls were unpriced)."""
-    first_day, last_day = _days(start, end)
+    first_day, last_day = utc_days(start, end)
     rows_sql, params = run_rollup.rows_select(store, None)
     params.update({"first_day": first_day, "last_day": last_day})
     grouped = store.query(_FLEET.replace("{rows}", rows_sql), params)
@@ -424,8 +424,9 @@ def _lost_by_cause(store: Store, start: dt.datetime | None,
 
 # --- helpers ------------------------------------------------------------------------
 
-def _days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The first and last UTC day that [start, end) touches."""
+def utc_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last UTC day that [start, end) touches (the fleet's whole days;
+    the fleet page's charts draw one bar per day of the same range)."""
     first, after = _param_time(start), _param_time(end)
     if first is None or after is None or after <= first:
         raise ValueError("the fleet needs start < end")
