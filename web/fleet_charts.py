@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tokentrail.store.ui_reads import utc_days
 from tokentrail.web import formatting, svg
 from tokentrail.web.api_models import FleetPage
 
@@ -83,11 +84,10 @@ class HBars:
 
 
 def _days(start: datetime, end: datetime) -> list[date]:
-    """Every UTC day that ``[start, end)`` touches."""
-    first = start.date()
-    last = (end - timedelta(microseconds=1)).date()
-    n = (last - first).days + 1
-    return [first + timedelta(days=i) for i in range(max(n, 1))]
+    """Every UTC day that ``[start, end)`` touches: the days the store's fleet read
+    covers (:func:`tokentrail.store.ui_reads.utc_days`), one bar each."""
+    first, last = utc_days(start, end)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _as_date(value: Any) -> date:

@@ -211,3 +211,18 @@ def test_openapi_documents_the_fleet_twin(client):
     params = {p["name"] for p in schema["paths"]["/api/fleet"]["get"]["parameters"]}
     assert params == {"start", "end", "range"}
 
+
+
+def test_chart_days_are_the_utc_days_the_store_reads():
+    """The charts draw one bar per UTC day the range touches, the days the store's fleet
+    read sums over: a range given in another offset counts in UTC days."""
+    from tokentrail.web.fleet_charts import _days
+
+    plus2 = timezone(timedelta(hours=2))
+    start = datetime(2026, 1, 2, 1, 0, tzinfo=plus2)  # 2026-01-01 23:00 UTC
+    end = datetime(2026, 1, 2, 3, 0, tzinfo=plus2)    # 2026-01-02 01:00 UTC
+    assert [d.isoformat() for d in _days(start, end)] == ["2026-01-01", "2026-01-02"]
+    utc = timezone.utc
+    assert [d.isoformat() for d in _days(datetime(2026, 1, 1, tzinfo=utc),
+                                         datetime(2026, 1, 3, tzinfo=utc))] == [
+        "2026-01-01", "2026-01-02"]  # end is exclusive: midnight of the 3rd is not a day
