@@ -16,15 +16,18 @@ Speed (docs/design.md, "The analysis layer"; measured in ``bench/cache_events.py
   It must also be right for rows that a stock OpenTelemetry Collector inserted, with or
   without ``serve`` running, and current within seconds: a materialized view on
   ``llm_call_reports`` (which every ingest path fills) records when each run last
-  received rows (``cache_run_inserts``); ``serve`` records how far it analysed each run
-  (``cache_event_runs``). The ``cache_events`` view reads the stored events of runs that
-  are up to date and judges the others on read, so it is complete whatever ran.
+  received rows (``cache_run_inserts``); ``serve`` records how far it analysed each run,
+  and at which price load (``cache_event_runs``). The ``cache_events`` view reads the
+  stored events of runs that are up to date and judges the others on read, so it is
+  complete whatever ran; a run analysed at other prices than the latest load is not up
+  to date (``extra_cost_usd`` is priced: :mod:`.keeper_sql`).
 
 Every query here is built from constants; run ids and times are query parameters.
 """
 
 from __future__ import annotations
 
+from . import keeper_sql
 from .cache_events import OUTPUT_COLUMNS, OUTPUT_TYPES, events_select, settings_clause
 from .pricing_sql import priced_select
 
@@ -52,8 +55,10 @@ PROJECTION_COLUMNS = (
 PROJECTION_EXTRA_COLUMNS = ("stop_reason", "run_name", "parent_run_id")
 
 STORED = "cache_events_stored"
-RUN_INSERTS = "cache_run_inserts"
+RUN_INSERTS = keeper_sql.RUN_INSERTS
 RUN_STATE = "cache_event_runs"
+DONE_THROUGH = "analysed_through"
+"""The column of :data:`RUN_STATE` that says how far a run was analysed."""
 VIEW = "cache_events"
 
 STORED_COLUMNS = (*OUTPUT_COLUMNS, "version", "is_deleted")
@@ -114,26 +119,18 @@ GROUP BY run_id"""
 
 
 def dirty_runs_select() -> str:
-    """Runs that received rows after ``serve`` last analysed them (or never analysed):
-    ``run_id`` and ``last_insert``. No JOIN: both sides are grouped by run, so it reads
-    the same on a cluster."""
-    return f"""
-SELECT run_id, maxIf(at, kind = 0) AS last_insert
-FROM (
-    SELECT run_id, last_insert AS at, 0 AS kind FROM {RUN_INSERTS}
-    UNION ALL
-    SELECT run_id, analysed_through AS at, 1 AS kind FROM {RUN_STATE}
-)
-GROUP BY run_id
-HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)"""  # noqa: S608
+    """Runs whose stored events are not current: rows arrived after ``serve`` last
+    analysed them (or it never did), or it analysed them at other prices than the
+    latest load (:mod:`.keeper_sql`): ``run_id`` and ``last_insert``."""
+    return keeper_sql.dirty_runs_select(RUN_STATE, DONE_THROUGH)
 
 
 def view_select() -> str:
     """``cache_events``: stored events of runs analysed since their last rows arrived,
-    plus the events of every other run judged on read. Which runs are which is decided
-    once per query (a scalar subquery, evaluated once and shared by both branches): a
-    pass of ``serve`` that marks runs analysed while the query runs must not make them
-    vanish from both branches."""
+    at the latest prices, plus the events of every other run judged on read. Which runs
+    are which is decided once per query (a scalar subquery, evaluated once and shared by
+    both branches): a pass of ``serve`` that marks runs analysed while the query runs
+    must not make them vanish from both branches."""
     columns = ", ".join(OUTPUT_COLUMNS)
     return f"""
 WITH (SELECT groupArray(run_id) FROM ({dirty_runs_select()})) AS judged_on_read
@@ -151,64 +148,51 @@ FROM (
 
 # --- keeping cache_events_stored current (run by ``serve``, Store.refresh_cache_events) ---
 #
-# One pass: take the runs that received rows since they were last analysed (oldest
-# first, at most {limit}); judge them; write their events with a new version and a
-# tombstone for every event of theirs stored before that is no longer one; record them
-# as analysed up to the earlier of their last insert and the *horizon* (the pass's start
-# minus a margin). Rows are visible a moment after they were inserted, so a run that
+# One pass (:mod:`.keeper_sql`): take the runs that received rows since they were last
+# analysed, or were analysed at older prices (oldest first, at most {limit}); judge
+# them; write their events with a new version and a tombstone for every event of theirs
+# stored before that is no longer one; record them as analysed up to the earlier of
+# their last insert and the *horizon* (the pass's start minus a margin), at the price
+# load the pass started with. Rows are visible a moment after they were inserted, so a run that
 # received rows within the margin stays dirty and is judged again by a later pass.
 # Readers never see a half-written pass: until the last statement, the runs are dirty
 # and the view judges them on read.
 
 def refresh_dirty_select() -> str:
-    """Params: ``limit``, ``margin_ms``. The runs to judge in one pass, and the horizon
-    (the store's clock minus the margin, as text for :func:`refresh_mark_runs`)."""
-    return f"""
-SELECT run_id, toString(now64(3) - toIntervalMillisecond({{margin_ms:UInt64}})) AS horizon
-FROM ({dirty_runs_select()})
-ORDER BY last_insert, run_id
-LIMIT {{limit:UInt32}}"""  # noqa: S608
+    """Params: ``limit``, ``margin_ms``. The runs to judge in one pass, the horizon
+    (the store's clock minus the margin, as text for :func:`refresh_mark_runs`) and
+    the price load the pass judges at."""
+    return keeper_sql.refresh_dirty_select(dirty_runs_select())
 
 
 def refresh_insert_events() -> str:
     """Params: ``runs`` (Array(String)), ``version`` (UInt64)."""
-    columns = ", ".join(OUTPUT_COLUMNS)
-    return f"""
-INSERT INTO {STORED} ({columns}, version, is_deleted)
-SELECT {columns}, {{version:UInt64}}, 0
-FROM ({events_for("run_id IN {runs:Array(String)}")})"""  # noqa: S608
+    return keeper_sql.refresh_insert_rows(
+        STORED, OUTPUT_COLUMNS, events_for("run_id IN {runs:Array(String)}"))
 
 
 def refresh_insert_tombstones() -> str:
     """Params: ``runs``, ``version``. Events of these runs stored by an earlier pass that
     this pass did not write again."""
-    columns = ", ".join(OUTPUT_COLUMNS)
-    return f"""
-INSERT INTO {STORED} ({columns}, version, is_deleted)
-SELECT {columns}, {{version:UInt64}}, 1
-FROM {STORED} FINAL
-WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
+    return keeper_sql.refresh_insert_tombstones(STORED, OUTPUT_COLUMNS)
 
 
 def refresh_mark_runs() -> str:
-    """Params: ``runs``, ``horizon`` (from :func:`refresh_dirty_select`), ``version``."""
-    return f"""
-INSERT INTO {RUN_STATE} (run_id, analysed_through, version)
-SELECT run_id, least(last_insert, toDateTime64({{horizon:String}}, 3)), {{version:UInt64}}
-FROM ({dirty_runs_select()})
-WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
+    """Params: ``runs``, ``horizon``, ``price_load`` (from :func:`refresh_dirty_select`),
+    ``version``."""
+    return keeper_sql.refresh_mark_runs(RUN_STATE, DONE_THROUGH, dirty_runs_select())
 
 
 def run_is_current_select() -> str:
     """Params: ``run``. One row (``current``): whether the stored events of the run are
-    up to date with its rows (it received none since it was analysed)."""
-    return f"""
-SELECT maxIf(at, kind = 0) <= maxIf(at, kind = 1) AND countIf(kind = 1) > 0 AS current
-FROM (
-    SELECT last_insert AS at, 0 AS kind FROM {RUN_INSERTS} WHERE run_id = {{run:String}}
-    UNION ALL
-    SELECT analysed_through AS at, 1 AS kind FROM {RUN_STATE} WHERE run_id = {{run:String}}
-)"""  # noqa: S608
+    current (it received no rows since it was analysed, at the latest prices)."""
+    return keeper_sql.run_is_current_select(RUN_STATE, DONE_THROUGH)
+
+
+def runs_current_select() -> str:
+    """Params: ``runs`` (Array(String)). ``run_id`` and ``current`` of each of ``runs``
+    that received rows, as :func:`run_is_current_select` judges one."""
+    return keeper_sql.runs_current_select(RUN_STATE, DONE_THROUGH)
 
 
 def stored_events_select() -> str:

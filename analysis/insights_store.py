@@ -11,7 +11,8 @@ machinery as ``cache_events_stored`` (:mod:`.cache_events_store`):
 
 * which runs got rows since they were judged: ``cache_run_inserts`` (a materialized
   view on ``llm_call_reports``, which every ingest path fills) against
-  :data:`RUN_STATE` (how far ``serve`` judged each run);
+  :data:`RUN_STATE` (how far ``serve`` judged each run, and at which price load: facts
+  judged at other prices than the latest load are not current either);
 * a pass judges up to a few hundred such runs, reading their calls through the
   run-ordered projection, writes their facts with a new version and tombstones for
   facts of theirs that are gone, then marks them judged up to a horizon a few seconds
@@ -34,13 +35,9 @@ Every query here is built from constants; run ids and times are query parameters
 
 from __future__ import annotations
 
+from . import keeper_sql
 from .cache_events import settings_clause
-from .cache_events_store import (
-    PROJECTION_EXTRA_COLUMNS,
-    RUN_INSERTS,
-    priced,
-    run_calls_select,
-)
+from .cache_events_store import PROJECTION_EXTRA_COLUMNS, priced, run_calls_select
 from .insights import FACT_COLUMNS, FACT_TYPES, FACTS, bind_constants, facts_select
 from .insights_sql import TTL_1H, calls_select
 
@@ -48,6 +45,8 @@ READS = "insight_reads"
 READS_MV = "insight_reads_mv"
 STORED = "insight_facts"
 RUN_STATE = "insight_runs"
+DONE_THROUGH = "analysed_through"
+"""The column of :data:`RUN_STATE` that says how far a run was judged."""
 
 STORED_COLUMNS = (*FACT_COLUMNS, "version", "is_deleted")
 
@@ -93,17 +92,10 @@ def facts_for(run_filter: str) -> str:
 
 
 def dirty_runs_select() -> str:
-    """Runs that received rows after ``serve`` last judged their facts (or never):
-    ``run_id`` and ``last_insert``."""
-    return f"""
-SELECT run_id, maxIf(at, kind = 0) AS last_insert
-FROM (
-    SELECT run_id, last_insert AS at, 0 AS kind FROM {RUN_INSERTS}
-    UNION ALL
-    SELECT run_id, analysed_through AS at, 1 AS kind FROM {RUN_STATE}
-)
-GROUP BY run_id
-HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)"""  # noqa: S608
+    """Runs whose stored facts are not current: rows arrived after ``serve`` last judged
+    them (or it never did), or it judged them at other prices than the latest load
+    (the facts hold dollars: :mod:`.keeper_sql`): ``run_id`` and ``last_insert``."""
+    return keeper_sql.dirty_runs_select(RUN_STATE, DONE_THROUGH)
 
 
 def facts_in_range(start: str, end: str, *, on_read: bool = True) -> str:
@@ -155,48 +147,34 @@ def findings_select(store, *, recurring: bool, stored: bool = True) -> str:
 
 # --- keeping insight_facts current (run by ``serve``; :func:`refresh`) -----------------
 #
-# The pass of cache_events_store, over RUN_STATE and STORED: take the dirty runs (oldest
-# first, at most {limit}), write their facts with a new version and a tombstone for
-# every stored day of theirs not written again, mark them judged up to the earlier of
-# their last insert and the horizon. Then the stored days of other runs whose unread
-# writes the reads just stored may have read are judged again (facts and tombstones).
+# The pass of cache_events_store (:mod:`.keeper_sql`), over RUN_STATE and STORED: take
+# the dirty runs (oldest first, at most {limit}), write their facts with a new version
+# and a tombstone for every stored day of theirs not written again, mark them judged up
+# to the earlier of their last insert and the horizon, at the pass's price load. Then
+# the stored days of other runs whose unread writes the reads just stored may have read
+# are judged again (facts and tombstones).
 
 def refresh_dirty_select() -> str:
-    """Params: ``limit``, ``margin_ms``. The runs to judge in one pass, and the horizon."""
-    return f"""
-SELECT run_id, toString(now64(3) - toIntervalMillisecond({{margin_ms:UInt64}})) AS horizon
-FROM ({dirty_runs_select()})
-ORDER BY last_insert, run_id
-LIMIT {{limit:UInt32}}"""  # noqa: S608
+    """Params: ``limit``, ``margin_ms``. The runs to judge in one pass, the horizon and
+    the price load the pass judges at."""
+    return keeper_sql.refresh_dirty_select(dirty_runs_select())
 
 
 def refresh_insert_facts() -> str:
     """Params: ``runs`` (Array(String)), ``version`` (UInt64)."""
-    columns = ", ".join(FACT_COLUMNS)
-    return f"""
-INSERT INTO {STORED} ({columns}, version, is_deleted)
-SELECT {columns}, {{version:UInt64}}, 0
-FROM ({facts_for("run_id IN {runs:Array(String)}")})"""  # noqa: S608
+    return keeper_sql.refresh_insert_rows(
+        STORED, FACT_COLUMNS, facts_for("run_id IN {runs:Array(String)}"))
 
 
 def refresh_insert_tombstones() -> str:
     """Params: ``runs``, ``version``. Days of these runs stored by an earlier pass that
     this pass did not write again."""
-    columns = ", ".join(FACT_COLUMNS)
-    return f"""
-INSERT INTO {STORED} ({columns}, version, is_deleted)
-SELECT {columns}, {{version:UInt64}}, 1
-FROM {STORED} FINAL
-WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
+    return keeper_sql.refresh_insert_tombstones(STORED, FACT_COLUMNS)
 
 
 def refresh_mark_runs() -> str:
-    """Params: ``runs``, ``horizon``, ``version``."""
-    return f"""
-INSERT INTO {RUN_STATE} (run_id, analysed_through, version)
-SELECT run_id, least(last_insert, toDateTime64({{horizon:String}}, 3)), {{version:UInt64}}
-FROM ({dirty_runs_select()})
-WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608
+    """Params: ``runs``, ``horizon``, ``price_load``, ``version``."""
+    return keeper_sql.refresh_mark_runs(RUN_STATE, DONE_THROUGH, dirty_runs_select())
 
 
 def refresh_affected_select() -> str:
@@ -273,7 +251,8 @@ def refresh(store, *, margin_seconds: float = 5.0, max_runs: int = 200,
         if not dirty:
             return 0
         runs = [r["run_id"] for r in dirty]
-        values = {"runs": runs, "version": time.time_ns(), "horizon": dirty[0]["horizon"]}
+        values = {"runs": runs, "version": time.time_ns(), "horizon": dirty[0]["horizon"],
+                  "price_load": dirty[0]["price_load"]}
         for sql, settings in [*judge, (refresh_mark_runs(), {})]:
             command(sql, values, settings)
         affected = [r["run_id"] for r in query(refresh_affected_select(),

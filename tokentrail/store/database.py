@@ -315,7 +315,8 @@ class Store:
     def refresh_cache_events(self, *, margin_seconds: float = 5.0, max_runs: int = 200) -> int:
         """One pass of keeping ``cache_events_stored`` current (``serve`` runs it
         periodically, and once more when it stops): judge up to ``max_runs`` runs that
-        received rows since they were last judged. Returns how many it judged.
+        received rows since they were last judged, or were judged at older prices.
+        Returns how many it judged.
 
         On the embedded store the pass runs on an engine session of its own, so the
         collector's inserts (on the store's client, which serialises its calls) never
@@ -327,7 +328,7 @@ class Store:
         statements = [(ces.refresh_insert_events(), QUERY_SETTINGS),
                       (ces.refresh_insert_tombstones(), {}), (ces.refresh_mark_runs(), {})]
         return self.background_pass(ces.refresh_dirty_select(), params, statements,
-                                    carried=("horizon",))
+                                    carried=("horizon", "price_load"))
 
     def insights(self, start: Any, end: Any, *, kinds: Sequence[str] = (),
                  limit: int = 0, **settings: Any) -> list[dict[str, Any]]:

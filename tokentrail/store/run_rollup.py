@@ -116,16 +116,8 @@ FROM {_calls(run_filter)} AS c
 {_GROUP}"""
 
 
-_EVENTS_CURRENT = f"""
-SELECT run_id, maxIf(at, kind = 0) <= maxIf(at, kind = 1) AND countIf(kind = 1) > 0 AS current
-FROM (
-    SELECT run_id, last_insert AS at, 0 AS kind FROM {ces.RUN_INSERTS}
-    WHERE run_id IN {{runs:Array(String)}}
-    UNION ALL
-    SELECT run_id, analysed_through AS at, 1 AS kind FROM {ces.RUN_STATE}
-    WHERE run_id IN {{runs:Array(String)}}
-)
-GROUP BY run_id"""  # noqa: S608
+# Whether each run's stored events are current (no rows since, the latest prices).
+_EVENTS_CURRENT = ces.runs_current_select()
 
 _STORED_EVENTS = f"""
 SELECT run_id, call_id, extra_cost_usd FROM {ces.STORED} FINAL

@@ -465,7 +465,8 @@ WHERE family_rank = 0
 COST_DISAGREEMENTS = View(name="cost_disagreements", select=disagreements_select())
 
 # Cache events (tokentrail/analysis/cache_events*.py): when each run last received rows
-# (filled by every ingest path), how far serve judged each run, the events it stored,
+# (filled by every ingest path), how far serve judged each run (and at which price
+# load: migration 10), the events it stored,
 # and the view that is complete whatever ran (stored events of runs judged since their
 # last rows, the others judged on read).
 CACHE_RUN_INSERTS = Table(
@@ -491,7 +492,8 @@ CACHE_EVENT_RUNS = Table(
     columns="""
     run_id String,
     analysed_through DateTime64(3),
-    version UInt64""",
+    version UInt64,
+    price_load UInt64""",
     engine="ReplacingMergeTree",
     engine_args="version",
     order_by="(run_id)",
@@ -564,7 +566,8 @@ INSIGHT_RUNS = Table(
     columns="""
     run_id String,
     analysed_through DateTime64(3),
-    version UInt64""",
+    version UInt64,
+    price_load UInt64""",
     engine="ReplacingMergeTree",
     engine_args="version",
     order_by="(run_id)",
