@@ -116,3 +116,51 @@ def test_sorting_by_cost_puts_the_costliest_first(page, site) -> None:
     assert priced == sorted(priced, reverse=True), costs
     assert _rows(driver)[0] == agents.CHILD, (_rows(driver), costs)  # Opus: the costliest
     assert set(_rows(driver)) == set(site.calls)
+
+
+# Every cell's box against the table's visible box and the window; a cell whose text
+# is longer than the cell must end in an ellipsis and say its full text in a title.
+_CLIPPED_CELLS = """
+const table = document.querySelector('table#runs');
+const wrap = table.parentElement;
+const view = document.documentElement.clientWidth;
+const box = wrap.getBoundingClientRect();
+const right = Math.min(box.right, view) + 0.5, left = Math.max(box.left, 0) - 0.5;
+const found = [];
+if (wrap.scrollWidth > wrap.clientWidth + 1) {
+  found.push(`the table is ${wrap.scrollWidth}px wide in a ${wrap.clientWidth}px box`);
+}
+for (const cell of table.querySelectorAll('th, td')) {
+  const r = cell.getBoundingClientRect();
+  const name = `${cell.tagName} "${cell.textContent.trim().slice(0, 40)}"`;
+  if (r.left < left || r.right > right) {
+    found.push(`${name} spans ${Math.round(r.left)}..${Math.round(r.right)}px, ` +
+               `outside ${Math.round(left)}..${Math.round(right)}px`);
+  }
+  if (cell.scrollWidth > cell.clientWidth + 1) {
+    const titled = cell.title || [...cell.querySelectorAll('[title]')].some(e => e.title);
+    if (getComputedStyle(cell).textOverflow !== 'ellipsis' || !titled) {
+      found.push(`${name} is cut (${cell.scrollWidth}px of text in ${cell.clientWidth}px) ` +
+                 'without an ellipsis and a title that says it all');
+    }
+  }
+}
+return {view: view, found: found};
+"""
+
+
+def test_no_cell_of_the_runs_table_is_clipped_at_1366x768(page, driver) -> None:
+    """A common laptop window: every column (the Started column last) is on screen,
+    without scrolling the table sideways; long names end in an ellipsis with a title."""
+    size = driver.get_window_size()
+    driver.set_window_size(1366, 768)
+    try:
+        page("/")
+        seen = eventually(lambda: driver.execute_script(_CLIPPED_CELLS),
+                          until=lambda s: s["view"] > 1300,
+                          message="the window is about 1366 px wide")
+        chromium.screenshot(driver, "runs-1366", full_page=False)
+        assert seen["found"] == [], "\n".join(seen["found"])
+        assert css(driver, "table#runs th")[-1].text.startswith("Started")
+    finally:
+        driver.set_window_size(size["width"], size["height"])
