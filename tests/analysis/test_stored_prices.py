@@ -73,6 +73,12 @@ def _stored_costs(store, run: str) -> list[float]:
         "ORDER BY timestamp, call_id", {"r": run})]
 
 
+def _runs_page_cost(store, run: str) -> float:
+    """What the runs page says the run's cache events cost (the run rollup)."""
+    rows, _ = store.run_list(limit=1000)
+    return only(rows, run_id=run)["events_cost_usd"]
+
+
 def test_cache_events_follow_a_new_price_load(store, cheaper):
     calls = hand.loop(6)
     calls[5].at = calls[4].at + 400  # the 5-minute cache expired: re-written
@@ -83,8 +89,10 @@ def test_cache_events_follow_a_new_price_load(store, cheaper):
     missed = calls[4].read + calls[4].write_5m
     listed = missed * (3.75 - 0.30) / 1e6
     store.refresh_cache_events(margin_seconds=0, max_runs=10_000)
+    store.refresh_run_rollup(margin_seconds=0, max_runs=10_000)
     assert _stored_costs(store, run) == [pytest.approx(listed, rel=REL)]
     assert _view_costs(store, run) == [pytest.approx(listed, rel=REL)]
+    assert _runs_page_cost(store, run) == pytest.approx(listed, rel=REL)
     old_load = _latest_load(store)
 
     assert sync(store.client, [cheaper]).loaded
@@ -93,6 +101,7 @@ def test_cache_events_follow_a_new_price_load(store, cheaper):
     new = [pytest.approx(listed * THIRD, rel=REL)]
     assert _view_costs(store, run) == new
     assert [e["extra_cost_usd"] for e in store.cache_events(run)] == new
+    assert _runs_page_cost(store, run) == pytest.approx(listed * THIRD, rel=REL)
     assert _stored_costs(store, run) == [pytest.approx(listed, rel=REL)]  # not stored yet
 
     # serve's pass stores the run again, at the new load.
@@ -101,6 +110,8 @@ def test_cache_events_follow_a_new_price_load(store, cheaper):
     assert _state_load(store, "cache_event_runs", run) == _latest_load(store)
     assert _view_costs(store, run) == new
     assert [e["extra_cost_usd"] for e in store.cache_events(run)] == new
+    store.refresh_run_rollup(margin_seconds=0, max_runs=10_000)
+    assert _runs_page_cost(store, run) == pytest.approx(listed * THIRD, rel=REL)
 
 
 def _prefix_finding(store) -> dict:
