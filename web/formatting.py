@@ -93,6 +93,17 @@ def count(value: int | float | None) -> str:
     return f"{int(value):,}"
 
 
+def counted(value: int | float | None, noun: str, plural: str = "", *,
+            short: bool = False) -> str:
+    """A count and its noun, singular for exactly one: '1 turn', '3 turns', '1,234
+    tokens', or '12.3k tokens' with ``short`` (:func:`compact`). ``plural`` for nouns
+    that do not take an 's' ('search', 'searches'); None -> '- turns'."""
+    number = compact(value) if short else count(value)
+    if _missing(value) or float(value) != 1:
+        return f"{number} {plural or noun + 's'}"
+    return f"{number} {noun}"
+
+
 def duration(seconds: float | None) -> str:
     """850 ms, 4.2 s, 2m 05s, 1h 02m; None -> '-' (axis and table labels of times)."""
     if _missing(seconds):
@@ -144,8 +155,8 @@ def segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
-FILTERS = {f.__name__: f for f in (compact, usd, percent, count, duration, timestamp,
-                                   short_time, day, segment)}
+FILTERS = {f.__name__: f for f in (compact, usd, percent, count, counted, duration,
+                                   timestamp, short_time, day, segment)}
 
 
 def register(env) -> None:

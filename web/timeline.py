@@ -183,7 +183,7 @@ def build(calls: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> 
         extra = event.get("extra_cost_usd")
         detail = str(event.get("detail") or "")
         # The detail says how many tokens were missed; without one, the label does.
-        said = detail or f"{missed:,} tokens missed"
+        said = detail or f"{formatting.counted(missed, 'token')} missed"
         label = f"turn {i + 1}: {cause}: {said}; extra cost {formatting.usd(extra, '-')}"
         chart.markers.append(Marker(
             turn=i + 1, call_id=str(event["call_id"]), cause=cause, css=cause_class(cause),

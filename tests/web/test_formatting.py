@@ -3,9 +3,14 @@ of formatters the templates and the chart code share."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tokentrail.web import formatting
+
+TEMPLATES = Path(formatting.__file__).parent / "templates"
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -72,3 +77,37 @@ def test_the_templates_get_every_formatter_as_a_filter():
 ])
 def test_durations(seconds, text):
     assert formatting.duration(seconds) == text
+
+
+@pytest.mark.parametrize(("value", "args", "kwargs", "text"), [
+    (1, ("turn",), {}, "1 turn"), (3, ("turn",), {}, "3 turns"), (0, ("call",), {}, "0 calls"),
+    (1234, ("token",), {}, "1,234 tokens"), (1, ("token",), {"short": True}, "1 token"),
+    (12_345, ("token",), {"short": True}, "12.3k tokens"), (1.0, ("event",), {}, "1 event"),
+    (1, ("search", "searches"), {}, "1 search"), (2, ("search", "searches"), {}, "2 searches"),
+    (None, ("turn",), {}, "- turns"),
+])
+def test_a_count_of_one_takes_the_singular(value, args, kwargs, text):
+    assert formatting.counted(value, *args, **kwargs) == text
+
+
+# A number printed straight before a plural noun ("{{ n }} turns", "{{ n | count }}
+# calls") reads "1 turns" when n is 1; templates say counts with the `counted` filter.
+_PLURAL_AFTER_A_NUMBER = re.compile(
+    r"\}\}\s*(?:[a-z]+ )?(tokens|turns|calls|runs|events|messages|blocks|searches|days|"
+    r"breakpoints|findings|services|models|sub-runs)\b")
+
+
+def test_templates_say_counts_with_the_counted_filter():
+    found = [f"{path.name}: {m.group(0)!r}" for path in sorted(TEMPLATES.glob("*.html"))
+             for m in _PLURAL_AFTER_A_NUMBER.finditer(path.read_text())]
+    assert found == []
+
+
+def test_the_counted_filter_renders_singular_and_plural():
+    from jinja2 import Environment
+
+    env = Environment(autoescape=True)
+    formatting.register(env)
+    page = env.from_string("{{ 1 | counted('turn') }}; {{ 2 | counted('turn') }}; "
+                           "{{ 1000 | counted('token', short=True) }}")
+    assert page.render() == "1 turn; 2 turns; 1k tokens"

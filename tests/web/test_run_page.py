@@ -184,7 +184,8 @@ def test_a_hand_written_change_lands_on_its_turn_with_its_cost(store, web):
     # the tooltip's data: the detail, the tokens not read and what they cost
     assert marker.attrs["data-detail"] == event["detail"]
     assert marker.attrs["data-extra"] == formatting.usd(event["extra_cost_usd"])
-    assert marker.attrs["data-missed"] == formatting.compact(event["missed_tokens"])
+    assert marker.attrs["data-missed"] == formatting.counted(
+        event["missed_tokens"], "token", short=True)
     assert event["missed_tokens"] > 0 and event["extra_cost_usd"] > 0
     summary = " ".join(page.by_id("run-summary").text.split())
     assert "Cache events 1" in summary
@@ -215,6 +216,8 @@ def test_parent_and_child_runs_link_to_each_other(store, web):
     lead = parse(web.get("/runs/lead").text)
     children = lead.find_all("a", "child-run")
     assert [(a.attrs["href"], a.text) for a in children] == [("/runs/sub", "researcher")]
+    assert "(1 turn, " in " ".join(lead.find("p", "related").text.split()), \
+        "a one-call child says 1 turn"
     sub = parse(web.get("/runs/sub").text)
     assert sub.find("h1").text.strip() == "researcher"
     assert {(a.attrs["href"], a.text) for a in sub.find_all("a", "parent-run")} == {

@@ -43,7 +43,7 @@
     if (a.dataset.detail) lines.push(a.dataset.detail);
     // The detail already says how many tokens were missed; without it, say so here.
     lines.push(a.dataset.detail ? "Extra cost " + a.dataset.extra
-               : a.dataset.missed + " tokens not read from the cache · extra cost " + a.dataset.extra);
+               : a.dataset.missed + " not read from the cache · extra cost " + a.dataset.extra);
     lines.push("Click to open the call");
     return lines;
   }
