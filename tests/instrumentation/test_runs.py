@@ -4,6 +4,8 @@ and automatic grouping by continuity."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 
 import pytest
 
@@ -141,3 +143,77 @@ def test_sdk_conversation_id_is_the_run(emu, provider, instrumentor, exporter) -
     assert one[sc.RUN_ID] == two[sc.RUN_ID] == "conv-42"
     assert one[sc.GEN_AI_CONVERSATION_ID] == "conv-42"
     assert (one[sc.TURN], two[sc.TURN]) == (1, 2)
+
+
+# What docs/design.md and the docstrings tell users to write: the top-level name, next to
+# `import tokentrail.auto`. A fresh process: the auto import sets up process-global state.
+TOP_LEVEL_RUN = """
+import json, sys
+import anthropic
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.emulator.helpers import API_KEY
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+
+import tokentrail.auto, tokentrail
+
+client = anthropic.Anthropic(base_url=sys.argv[1], api_key=API_KEY, max_retries=0)
+with tokentrail.run("x", run_id="r", ticket=42) as r:
+    for text in ("first task", "an unrelated second prompt"):
+        client.messages.create(model="claude-haiku-4-5", max_tokens=10,
+                               messages=[{"role": "user", "content": text}])
+client.messages.create(model="claude-haiku-4-5", max_tokens=10,
+                       messages=[{"role": "user", "content": "after the run"}])
+spans = [dict(s.attributes) for s in exporter.get_finished_spans()
+         if "gen_ai.usage.input_tokens" in (s.attributes or {})]
+print(json.dumps({"run": [r.id, r.name], "spans": [
+    {k: v for k, v in a.items() if k.startswith("tokentrail.run") or k == "tokentrail.turn"}
+    for a in spans]}))
+"""
+
+
+@pytest.mark.sdk
+def test_tokentrail_run_at_the_top_level_with_the_auto_import(emu) -> None:
+    from tests.instrumentation.test_launch import clean_env, run_python
+
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+    done = run_python([sys.executable, "-c", TOP_LEVEL_RUN, emu.base_url], env)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["run"] == ["r", "x"]
+    first, second, after = report["spans"]
+    assert first[sc.RUN_ID] == second[sc.RUN_ID] == "r"
+    assert (first[sc.TURN], second[sc.TURN]) == (1, 2)
+    assert first[sc.RUN_NAME] == "x" and first[at.RUN_ATTRIBUTE_PREFIX + "ticket"] == 42
+    assert after[sc.RUN_ID] != "r" and after[at.RUN_AUTOMATIC] is True
+
+
+LIGHT_IMPORT = """
+import json, sys
+import tokentrail
+heavy = sorted(m for m in sys.modules if m.startswith(("opentelemetry", "anthropic",
+                                                       "tokentrail.instrumentation")))
+listed = "run" in dir(tokentrail) and "run" in tokentrail.__all__
+try:
+    tokentrail.no_such_name
+    missing = "no error"
+except AttributeError as e:
+    missing = str(e)
+print(json.dumps({"heavy": heavy, "listed": listed, "missing": missing,
+                  "run": tokentrail.run.__module__}))
+"""
+
+
+def test_import_tokentrail_stays_light_until_run_is_used() -> None:
+    from tests.instrumentation.test_launch import clean_env, run_python
+
+    done = run_python([sys.executable, "-c", LIGHT_IMPORT], clean_env())
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"heavy": [], "listed": True,
+                      "missing": "module 'tokentrail' has no attribute 'no_such_name'",
+                      "run": "tokentrail.instrumentation.runs"}
