@@ -206,7 +206,7 @@ def demo(data: Path | None, ui_port: int | None, otlp_http_port: int | None,
     each kind of cache miss and saving.
 
     Starts `tokentrail serve` on a throw-away store and the Anthropic API emulator, runs
-    nine agents through the real anthropic SDK with `import tokentrail.auto` (each named
+    ten agents through the real anthropic SDK with `import tokentrail.auto` (each named
     for what it teaches), and prints the UI's address and what to look at first. Takes
     under a minute. Needs `pip install 'tokentrail[demo]'`.
     """

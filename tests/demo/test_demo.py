@@ -22,11 +22,14 @@ import pytest
 
 from tests.conftest import REPO
 from tests.integration.serve import Serve, serving
-from tokentrail.demo.agents import AGENTS, SOURCES, TICKETS
+from tokentrail.analysis.insights import COMPACT_ABOVE_TOKENS
+from tokentrail.demo.agents import AGENTS, COMPACT_TASKS, SOURCES, TICKETS
 
 pytestmark = pytest.mark.integration
 
 TIMESTAMP = "timestamp-in-system-prompt"
+SYSTEM_ONLY = "breakpoint-only-on-system-prompt"
+COMPACTS = "compacts-its-context"
 SYSTEM_CHANGED = [(turn, "system_changed") for turn in (2, 3, 4)]  # every call after the 1st
 
 # agent -> the (turn, cause) of each cache event of its run(s), in order
@@ -40,18 +43,20 @@ EVENTS: dict[str, list[tuple[int, str]]] = {
     "orchestrator-fan-out": [],
     "classification-on-opus": [],
     "huge-tool-result-dragged-along": [],
-    # 4 tasks and the summary request (10 calls), then the conversation starts over
-    "compacts-its-context": [(11, "messages_changed")],
+    # the system prompt is read every time; nothing after it was ever cached to miss
+    SYSTEM_ONLY: [],
+    # the tasks and the summary request, then the conversation starts over
+    COMPACTS: [(2 * COMPACT_TASKS + 3, "messages_changed")],
 }
 # words each event's detail must contain
 DETAILS = {TIMESTAMP: "looks like a timestamp", "tools-reordered-every-turn": "reordered",
            "no-cache-breakpoint": "no cache breakpoint",
            "long-pauses-between-turns": "5m TTL",
-           "compacts-its-context": "replaced from its first message"}
+           COMPACTS: "replaced from its first message"}
 CALLS = {"well-cached-coding-agent": 10, TIMESTAMP: 4, "tools-reordered-every-turn": 6,
          "no-cache-breakpoint": 5, "long-pauses-between-turns": 6, "orchestrator-fan-out": 2,
          "classification-on-opus": TICKETS, "huge-tool-result-dragged-along": 10,
-         "compacts-its-context": 12}
+         SYSTEM_ONLY: 8, COMPACTS: 2 * COMPACT_TASKS + 4}
 
 # insight kind -> the agents it must name (by service, and by run where it is run-scoped)
 INSIGHTS: dict[str, set[str]] = {
@@ -63,6 +68,8 @@ INSIGHTS: dict[str, set[str]] = {
     "batch_candidate": {"orchestrator-fan-out"},
     "model_routing_candidate": {"classification-on-opus"},
     "context_dead_weight": {"huge-tool-result-dragged-along"},
+    "growing_uncached_input": {SYSTEM_ONLY},
+    "context_growth": {COMPACTS},
 }
 
 
@@ -122,6 +129,18 @@ def test_each_agent_shows_what_it_was_built_to_show(name: str, demo) -> None:
             assert all(c["calls"] == 1 for c in children)
         if name == "well-cached-coding-agent":  # every call after the first reads
             assert all(c["cache_read_tokens"] > 0 for c in page["calls"][1:])
+        if name == SYSTEM_ONLY:  # reads its system prompt, re-sends the rest uncached
+            calls = page["calls"]
+            assert all(c["cache_read_tokens"] == calls[1]["cache_read_tokens"] > 0
+                       for c in calls[1:])
+            uncached = [c["input_tokens"] for c in calls]
+            assert uncached == sorted(set(uncached)), uncached  # rising on every call
+        if name == COMPACTS:  # past the threshold of context_growth, then compacted
+            sizes = [c["input_tokens"] + c["cache_read_tokens"] + c["cache_write_5m_tokens"]
+                     for c in page["calls"]]
+            over = [i for i, size in enumerate(sizes) if size > COMPACT_ABOVE_TOKENS]
+            assert over and over[-1] == len(sizes) - 3, sizes  # the summary request's
+            assert len(over) > 2 and max(sizes[-2:]) < COMPACT_ABOVE_TOKENS / 5, sizes
 
 
 def test_insights_name_the_agents_that_show_them(demo) -> None:
@@ -143,6 +162,12 @@ def test_insights_name_the_agents_that_show_them(demo) -> None:
     assert set(recurring["run_ids"]) == set(summary["runs"][TIMESTAMP])
     [batch] = [f for f in page["findings"] if f["kind"] == "batch_candidate"]
     assert batch["calls"] == SOURCES
+    [growth] = [f for f in page["findings"] if f["kind"] == "context_growth"]
+    assert growth["run_ids"] == summary["runs"][COMPACTS]
+    assert growth["calls"] == CALLS[COMPACTS]
+    [growing] = [f for f in page["findings"] if f["kind"] == "growing_uncached_input"]
+    assert growing["run_ids"] == summary["runs"][SYSTEM_ONLY]
+    assert growing["calls"] == CALLS[SYSTEM_ONLY]
 
 
 SCREENSHOTS = REPO / "docs" / "screenshots"  # the README shows these

@@ -69,16 +69,21 @@ CODING_TOOLS = [tool("read_file", "Read a file of the repository."),
 class Session:
     """One agent loop, cached the way the docs recommend: a breakpoint on the system
     prompt and one on the newest user message, moved forward every call. A task is a
-    prompt followed by tool calls until the model answers without one."""
+    prompt followed by tool calls until the model answers without one.
+
+    ``cache=False`` sends no breakpoint at all; ``cache_messages=False`` keeps the one on
+    the system prompt only, so the conversation after it is never cached."""
 
     def __init__(self, agent: AgentContext, tag: str, *, model: str = SONNET,
                  system: str | Callable[[], str] | None = None, system_tokens: int = 3000,
                  tools: list[dict] | Callable[[], list[dict]] | None = None,
-                 cache: bool = True, result_tokens: int = 300) -> None:
+                 cache: bool = True, cache_messages: bool = True,
+                 result_tokens: int = 300) -> None:
         self.agent, self.tag, self.model = agent, tag, model
         self.system = system if system is not None else text_of(system_tokens, tag)
         self.tools = tools
         self.cache = cache
+        self.cache_messages = cache and cache_messages
         self.result_tokens = result_tokens
         self.messages: list[dict[str, Any]] = []
         self.calls = 0
@@ -107,7 +112,7 @@ class Session:
             if message["role"] == "user":
                 for block in message["content"]:
                     block.pop("cache_control", None)
-        if self.cache:
+        if self.cache_messages:
             self.messages[-1]["content"][-1]["cache_control"] = EPHEMERAL
         system = self.system() if callable(self.system) else self.system
         block: dict[str, Any] = {"type": "text", "text": system}
@@ -245,14 +250,37 @@ def huge_tool_result_dragged_along(agent: AgentContext) -> None:
         session.task(prompt)
 
 
-def compacts_its_context(agent: AgentContext) -> None:
-    """An agent that, once its context is long, asks for a summary and starts over
-    from it (as Claude Code's compaction does): the conversation's cache is written
-    anew once (messages_changed, "replaced from its first message"), and the calls
-    after it are small."""
-    session = Session(agent, "compact", tools=CODING_TOOLS, result_tokens=2500)
+def breakpoint_only_on_system_prompt(agent: AgentContext) -> None:
+    """The coding agent with its one breakpoint on the system prompt and none on the
+    conversation: tools and system are read from the cache, but every call sends the
+    whole conversation so far again as uncached input, a little more each time
+    (growing_uncached_input)."""
+    session = Session(agent, "system-only", tools=CODING_TOOLS, cache_messages=False,
+                      result_tokens=1500)
     for prompt in CODING_TASKS[:4]:
         session.task(prompt)
+
+
+# Below context_dead_weight's 10,000-token blocks (analysis/insights_dead_weight.py):
+# what this agent shows is the sum of many results, not one large one.
+COMPACT_RESULT_TOKENS = 9_000
+# Tasks before the compaction: the input passes context_growth's 100,000 tokens
+# (analysis/insights.py) on the 11th and reaches nearly 150,000 on the 15th.
+COMPACT_TASKS = 15
+
+
+def compacts_its_context(agent: AgentContext) -> None:
+    """An agent that compacts as Claude Code's auto-compaction does, only when its
+    context nears the window: 15 tasks read a 9,000-token file each, the input passes
+    100,000 tokens on the 11th and reaches nearly 150,000, then the agent asks for a
+    summary and starts over from it. The conversation's cache is written anew once
+    (messages_changed, "replaced from its first message") and the calls after it are
+    small; the calls it made over 100,000 tokens first are what compacting there would
+    have saved (context_growth)."""
+    session = Session(agent, "compact", tools=CODING_TOOLS,
+                      result_tokens=COMPACT_RESULT_TOKENS)
+    for i in range(COMPACT_TASKS):
+        session.task(f"Port module {i + 1} of {COMPACT_TASKS} to the new storage API.")
     session.task("Summarise the work so far for a fresh context.")
     summary = text_of(400, "summary")
     session.messages[:] = [
@@ -293,6 +321,11 @@ AGENTS: dict[str, DemoAgent] = {a.name: a for a in (
     DemoAgent("huge-tool-result-dragged-along",
               "a 30k-token log carried (and paid) on every later call",
               huge_tool_result_dragged_along),
-    DemoAgent("compacts-its-context", "a compaction: one re-write, then small calls",
+    DemoAgent("breakpoint-only-on-system-prompt",
+              "the conversation after the system prompt is never cached: paid again "
+              "every call",
+              breakpoint_only_on_system_prompt),
+    DemoAgent("compacts-its-context",
+              "compacts only near 150k tokens: one re-write, after 11 calls over 100k",
               compacts_its_context),
 )}

@@ -39,7 +39,8 @@ from .agents import AGENTS, CLASSIFY
 # seconds, so the runs list (newest first) opens on the timestamp agent.
 ORDER = ("well-cached-coding-agent", "long-pauses-between-turns", "classification-on-opus",
          "orchestrator-fan-out", "compacts-its-context", "huge-tool-result-dragged-along",
-         "no-cache-breakpoint", "tools-reordered-every-turn", "timestamp-in-system-prompt")
+         "breakpoint-only-on-system-prompt", "no-cache-breakpoint",
+         "tools-reordered-every-turn", "timestamp-in-system-prompt")
 DEMO_SPAN = 45 * 60
 STAGGER = 4 * 60
 FIRST_LOOK = "timestamp-in-system-prompt"
