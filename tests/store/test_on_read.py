@@ -78,6 +78,14 @@ def test_the_memo_is_bounded_and_hands_out_copies() -> None:
         memo.fetch("rollup", [run], LATER, compute)
     memo.fetch("rollup", [runs[0]], LATER, compute)  # the least recently used: gone
     assert compute.asked == [["a"], ["b"], ["c"], ["a"]]
+    rows = OnReadMemo(max_rows=3)
+    many = lambda ids: [{"run_id": i, "k": k} for i in ids for k in range(2)]  # noqa: E731
+    rows.fetch("events", [runs[0]], LATER, many)
+    rows.fetch("events", [runs[1]], LATER, many)  # 4 rows: a's two are forgotten
+    asked = []
+    rows.fetch("events", [runs[0], runs[1]], LATER,
+               lambda ids: asked.append(ids) or many(ids))
+    assert asked == [["a"]]
     mine = memo.fetch("rollup", [runs[2]], LATER, compute)
     mine[0]["n"] = "changed"
     assert memo.fetch("rollup", [runs[2]], LATER, compute)[0]["n"] == 3

@@ -44,11 +44,15 @@ def versions(rows: Iterable[dict[str, Any]]) -> list[RunVersion]:
 class OnReadMemo:
     """Per kind (what was computed) and RunVersion, the rows computed for that run.
 
-    Thread-safe; bounded to ``max_entries`` runs per memo, the least recently used
-    forgotten first. Callers get copies: the rows they change are their own."""
+    Thread-safe; bounded to ``max_entries`` runs and ``max_rows`` rows in all (a run
+    can have hundreds of events), the least recently used forgotten first. Callers get
+    copies: the rows they change are their own."""
 
-    def __init__(self, *, max_entries: int = 4096, settle_seconds: float = 2.0) -> None:
+    def __init__(self, *, max_entries: int = 4096, max_rows: int = 50_000,
+                 settle_seconds: float = 2.0) -> None:
         self.max_entries = max_entries
+        self.max_rows = max_rows
+        self._rows = 0
         self.settle = dt.timedelta(seconds=settle_seconds)
         self.settle_seconds = settle_seconds
         self._lock = threading.Lock()
@@ -81,13 +85,17 @@ class OnReadMemo:
                 for run in missing:
                     settled = run.last_insert <= now - self.settle
                     expiry = None if settled else clock + self.settle_seconds
+                    old = self._entries.pop((kind, run), None)
+                    self._rows += len(by_run[run.run_id]) - (len(old[0]) if old else 0)
                     self._entries[(kind, run)] = (by_run[run.run_id], expiry)
-                    self._entries.move_to_end((kind, run))
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+                while len(self._entries) > 1 and (len(self._entries) > self.max_entries
+                                                  or self._rows > self.max_rows):
+                    _, (rows, _) = self._entries.popitem(last=False)
+                    self._rows -= len(rows)
             found.extend(computed)
         return [dict(row) for row in found]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._rows = 0
