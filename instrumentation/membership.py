@@ -5,7 +5,9 @@ docs/design.md "Runs and turns": a call belongs to
 1. the run of the caller's explicit ``run()`` context, if there is one;
 2. else the run named by the SDK client's ``gen_ai.conversation.id`` (:func:`conversation_run`);
 3. else, by continuity, the run of the conversation it continues (:func:`continued_run`);
-4. else a new automatic run.
+4. else the run of the conversation it rewrites: an earlier message edited or removed,
+   or the conversation compacted behind its first message (:func:`rewritten_run`);
+5. else a new automatic run.
 
 Its *thread* (the conversation state its messages extend, :mod:`.threads`) follows from
 the match and the run (:func:`thread_for`). These functions read and change the
@@ -17,18 +19,25 @@ from __future__ import annotations
 from typing import Any
 
 from .runs import ConversationRuns, Run
-from .threads import Match, Thread
+from .threads import Match, Thread, ThreadTable
 
 
-def run_for(match: Match, messages: list[Any], explicit: Run | None,
-            conversation_id: str | None, conversations: ConversationRuns) -> Run:
-    """The run of a call, by precedence; ``explicit`` is the caller's ``run()``, if any."""
+def run_for(table: ThreadTable, match: Match, messages: list[Any], explicit: Run | None,
+            conversation_id: str | None, conversations: ConversationRuns) -> tuple[Run, Match]:
+    """The run of a call, by precedence (``explicit`` is the caller's ``run()``, if any),
+    and the match its thread follows from: ``match`` (the thread that prefixes the
+    messages, from ``table.match``) unless rule 4 found the conversation they rewrite."""
     if explicit is not None:
-        return explicit
+        return explicit, match
     run = conversation_run(conversation_id, conversations)
     if run is None:
         run = continued_run(match, messages)
-    return run if run is not None else Run(automatic=True)
+    if run is not None:
+        return run, match
+    rewritten = rewritten_run(table, match, messages)
+    if rewritten is not None:
+        return rewritten
+    return Run(automatic=True), match
 
 
 def conversation_run(conversation_id: str | None, conversations: ConversationRuns) -> Run | None:
@@ -49,13 +58,25 @@ def continued_run(match: Match, messages: list[Any]) -> Run | None:
     return None
 
 
+def rewritten_run(table: ThreadTable, match: Match,
+                  messages: list[Any]) -> tuple[Run, Match] | None:
+    """The run of the conversation this call rewrites, when no thread prefixes it: the
+    answered thread that shares the longest leading run of messages with it and from
+    which it differs at an earlier message (:meth:`.ThreadTable.diverging`). The change
+    itself (level ``messages``, the first differing message) is what the comparison
+    with the run's previous call finds (:func:`.prefix.change_attributes`)."""
+    found = table.diverging(messages, match.fps)
+    return (found.thread.run, found) if found is not None and found.thread is not None else None
+
+
 def thread_for(match: Match, run: Run) -> Thread:
     """The thread that the call's messages extend in ``run``: the matched thread itself
-    when it is that run's and the call takes all of it; a copy of it for another run
-    (its fingerprints reused, its state untouched); else a new thread."""
+    when it is that run's (brought to the call's messages by :func:`.threads.extend`,
+    which cuts a rewritten thread back to the shared messages first); a copy of it for
+    another run (its fingerprints reused, its state untouched); else a new thread."""
     found = match.thread
     if found is None:
         return Thread(run)
-    if found.run is run and match.shared == len(found.messages):
+    if found.run is run:
         return found
     return found.copy_for(run)

@@ -3,7 +3,10 @@
 A run is one agent task; a turn is one API call in it (docs/design.md "Runs and turns").
 Precedence: an explicit :func:`run` context, then the SDK client's conversation id
 (``gen_ai.conversation.id``), then continuity: a call whose messages extend an earlier
-call's messages (plus its response) continues that call's run (:mod:`.threads`).
+call's messages (plus its response) continues that call's run (:mod:`.threads`), and a
+call that rewrites a conversation behind its first message (an earlier message edited or
+removed, a compaction that keeps the task) stays in that conversation's run
+(:mod:`.membership`).
 
 The current run is a ``contextvars`` variable, so it follows threads started with
 ``contextvars.copy_context()`` and asyncio tasks, and nested runs get a parent link.

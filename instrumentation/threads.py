@@ -134,6 +134,39 @@ class ThreadTable:
                 best, best_k = thread, k
         return Match(best, max(best_k, 0), False, computed)
 
+    def diverging(self, messages: list[Any], computed: dict[int, Blocks]) -> Match | None:
+        """The conversation these messages rewrite, when no thread prefixes them: the
+        answered thread among the :data:`SCAN` most recent that shares the longest
+        leading run of messages with the call (the most recent on a tie), if the call
+        differs from it at an *earlier* message (docs/design.md "Runs and turns").
+
+        The call must keep at least its first message and then send at least two more
+        messages, from the first difference on (``shared < n - 1``): an edited or
+        removed earlier message, or a compaction that keeps the task, goes on from
+        there. One new message after a shared start is how a new conversation built on
+        the same template (few-shot examples, a task preamble) opens, and a call whose
+        messages are all a thread's leading ones is another sample or a new task from
+        the same prompt: both stay new runs, as before. The returned match takes
+        ``computed`` (fingerprints of the call's messages by index, still valid).
+        """
+        n = len(messages)
+        if n < 3:
+            return None
+        first = messages[0]
+        best: Thread | None = None
+        best_shared = 0
+        for thread in islice(reversed(self._threads.values()), SCAN):
+            snapshot = thread.messages
+            if thread.response is None or not snapshot:
+                continue
+            head = snapshot[0]
+            if head is not first and head != first:
+                continue
+            shared = _leading(messages, snapshot)
+            if best_shared < shared < min(len(snapshot), n - 1):
+                best, best_shared = thread, shared
+        return Match(best, best_shared, False, computed) if best is not None else None
+
     def add(self, thread: Thread) -> None:
         self._threads[id(thread)] = thread
         self._threads.move_to_end(id(thread))
@@ -166,6 +199,16 @@ def _starts_with(messages: list[Any], snapshot: list[Any], k: int, n: int) -> bo
         return len(snapshot) == n and messages == snapshot
     finally:
         del snapshot[k:]
+
+
+def _leading(messages: list[Any], snapshot: list[Any]) -> int:
+    """How many leading messages the two lists share (identity first, then ``==``)."""
+    shared = 0
+    for a, b in zip(messages, snapshot, strict=False):
+        if a is not b and a != b:
+            break
+        shared += 1
+    return shared
 
 
 def extend(thread: Thread, messages: list[Any], shared: int,

@@ -111,8 +111,9 @@ class Tracker:
         # call's messages, the run's turn and previous call (membership.py).
         with self.threads.lock:
             match = self.threads.match(messages) if messages else NO_MATCH
+            run, match = run_for(self.threads, match, messages, explicit, conversation_id,
+                                 self.conversations)
             found = match.thread
-            run = run_for(match, messages, explicit, conversation_id, self.conversations)
             thread = thread_for(match, run)
             if messages:
                 extend(thread, messages, match.shared, match.fps)

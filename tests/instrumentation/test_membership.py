@@ -9,6 +9,7 @@ from __future__ import annotations
 from tokentrail.instrumentation.membership import (
     continued_run,
     conversation_run,
+    rewritten_run,
     run_for,
     thread_for,
 )
@@ -36,7 +37,8 @@ def test_an_explicit_run_wins_over_everything() -> None:
     explicit = Run("mine")
     messages = [USER, ASSISTANT, FOLLOW_UP]
     match = table.match(messages)
-    assert run_for(match, messages, explicit, "conv-1", ConversationRuns()) is explicit
+    assert run_for(table, match, messages, explicit, "conv-1", ConversationRuns()) == (
+        explicit, match)
 
 
 def test_a_conversation_id_names_the_run_and_keeps_it() -> None:
@@ -63,7 +65,7 @@ def test_resending_the_same_messages_after_the_response_starts_over() -> None:
     table, earlier = ThreadTable(), Run()
     sent([USER], earlier, table)
     assert continued_run(table.match([USER]), [USER]) is None
-    run = run_for(table.match([USER]), [USER], None, None, ConversationRuns())
+    run, _ = run_for(table, table.match([USER]), [USER], None, None, ConversationRuns())
     assert run is not earlier and run.automatic
 
 
@@ -83,3 +85,109 @@ def test_the_thread_is_reused_copied_or_new() -> None:
     assert copy.fps == thread.fps and copy.fps is not thread.fps
     fresh = thread_for(Match(None, 0, False, {}), other)
     assert fresh.run is other and fresh.messages == []
+
+
+# --- rule 4: a conversation rewritten behind its first message stays in its run ---------
+
+def say(text: str, role: str = "user") -> dict:
+    return {"role": role, "content": text}
+
+
+def conversation(turns: int, tag: str = "") -> list:
+    """``turns`` exchanges (user, assistant), then the next question: what an agent sends."""
+    messages: list = []
+    for i in range(turns):
+        messages += [say(f"{tag}q{i}"), say(f"{tag}a{i}", "assistant")]
+    return [*messages, say(f"{tag}q{turns}")]
+
+
+def rewrite(table: ThreadTable, messages: list) -> tuple[Run, Match]:
+    return run_for(table, table.match(messages), messages, None, None, ConversationRuns())
+
+
+def test_an_edited_earlier_message_keeps_the_call_in_its_run() -> None:
+    table, earlier = ThreadTable(), Run(automatic=True)
+    sent_messages = conversation(5)
+    thread = sent(sent_messages, earlier, table)
+    edited = [*sent_messages, ASSISTANT, FOLLOW_UP]
+    edited[2] = say("q1 (edited)")  # a new object, as an application edits its history
+    assert table.match(edited).thread is None  # no thread prefixes it: rule 3 has nothing
+    run, match = rewrite(table, edited)
+    assert run is earlier
+    assert (match.thread, match.shared, match.continues) == (thread, 2, False)
+
+
+def test_a_removed_middle_exchange_and_a_compaction_behind_the_task_keep_the_run() -> None:
+    table, earlier = ThreadTable(), Run(automatic=True)
+    sent_messages = conversation(4)
+    sent(sent_messages, earlier, table)
+    removed = sent_messages[:2] + sent_messages[4:] + [ASSISTANT, FOLLOW_UP]
+    assert rewrite(table, removed)[0] is earlier
+    compacted = [sent_messages[0], say("Summary of the work so far.", "assistant"),
+                 say("go on")]
+    run, match = rewrite(table, compacted)
+    assert run is earlier and match.shared == 1
+
+
+def test_sharing_no_message_or_only_a_start_plus_one_message_is_a_new_run() -> None:
+    table, earlier = ThreadTable(), Run(automatic=True)
+    sent_messages = conversation(4)
+    sent(sent_messages, earlier, table)
+    cases = {
+        # a compaction that replaces the first message too: nothing ties it to the run
+        "nothing shared": [say("Summary of everything."), say("ok", "assistant"), say("go")],
+        # the same few-shot examples, a new question: how a new task opens
+        "template + one": [*sent_messages[:4], say("a new task")],
+        # another sample / a new task from the same opening messages
+        "leading part only": sent_messages[:3],
+        "one message": sent_messages[:1],
+    }
+    for name, messages in cases.items():
+        assert rewritten_run(table, table.match(messages), messages) is None, name
+        run, match = rewrite(table, messages)
+        assert run is not earlier and run.automatic, name
+        assert match.thread is None or match.thread.run is not run, name
+
+
+def test_a_thread_still_waiting_for_its_response_is_not_rewritten() -> None:
+    table, earlier = ThreadTable(), Run(automatic=True)
+    sent_messages = conversation(3)
+    sent(sent_messages, earlier, table, answered=False)
+    edited = [*sent_messages, ASSISTANT, FOLLOW_UP]
+    edited[2] = say("q1 (edited)")
+    assert rewritten_run(table, table.match(edited), edited) is None
+
+
+def test_the_longest_shared_start_wins_then_the_most_recent() -> None:
+    """Two conversations with the same first message (one task template, two agents):
+    a rewrite goes to the one it shares most with, whatever came last."""
+    table = ThreadTable()
+    mine, other, third = Run(automatic=True), Run(automatic=True), Run(automatic=True)
+    mine_messages = conversation(4, "m")
+    mine_messages[0] = say("same task")
+    other_messages = [say("same task"), *conversation(4, "o")[1:]]
+    sent(mine_messages, mine, table)
+    sent(other_messages, other, table)  # more recent
+    edited = [*mine_messages, ASSISTANT, FOLLOW_UP]
+    edited[4] = say("mq2 (edited)")  # shares 4 messages with mine, 1 with other
+    assert rewrite(table, edited)[0] is mine
+    # Equal shares: the most recently used thread.
+    sent([say("same task"), *conversation(4, "t")[1:]], third, table)
+    compacted = [say("same task"), say("summary", "assistant"), say("go on")]
+    assert rewrite(table, compacted)[0] is third
+
+
+def test_the_rewritten_thread_is_cut_back_in_place_and_the_last_call_keeps_its_lists() -> None:
+    table, earlier = ThreadTable(), Run(automatic=True)
+    sent_messages = conversation(3)
+    thread = sent(sent_messages, earlier, table)
+    old_messages, old_fps = thread.messages, thread.fps  # what the run's LastCall holds
+    snapshot = (list(old_messages), list(old_fps))
+    edited = [*sent_messages, ASSISTANT, FOLLOW_UP]
+    edited[2] = say("q1 (edited)")
+    run, match = rewrite(table, edited)
+    assert thread_for(match, run) is thread
+    extend(thread, edited, match.shared, match.fps)
+    assert thread.messages == edited and len(thread.fps) == len(edited)
+    assert thread.fps[2].hash != snapshot[1][2].hash and thread.fps[:2] == snapshot[1][:2]
+    assert (old_messages, old_fps) == snapshot  # untouched: copied before the cut

@@ -80,6 +80,61 @@ def test_interleaved_conversations_are_two_automatic_runs(client, exporter) -> N
     assert all(s[at.RUN_AUTOMATIC] for s in spans)
 
 
+SYSTEM = "You are a careful agent. " + text_of(40, "system")
+
+
+def system_turn(client, messages, system=SYSTEM):
+    reply = client.messages.create(model=MODEL, max_tokens=10, system=system,
+                                   messages=messages)
+    messages.append({"role": "assistant", "content": reply.content})
+    return reply
+
+
+@pytest.mark.sdk
+def test_an_automatic_run_keeps_an_edit_a_system_change_and_a_compaction(client,
+                                                                         exporter) -> None:
+    """No run(), no conversation id: the conversation rewritten behind its first message
+    (message 2 edited, the system prompt changed, everything after the task replaced by
+    a summary) is still one run, and each call says what changed."""
+    messages = [ask("task")]
+    for i in range(4):
+        system_turn(client, messages)
+        messages.append(ask(f"q{i}"))
+    messages[2] = {"role": "user", "content": text_of(20, "q0 edited")}
+    system_turn(client, messages)  # turn 5: message 2 edited
+    messages.append(ask("q5"))
+    system_turn(client, messages, system=SYSTEM + " Now: 01:09.")  # turn 6: system
+    messages.append(ask("q6"))
+    messages[1:] = [{"role": "assistant", "content": "Summary of the work so far."},
+                    ask("go on")]
+    system_turn(client, messages, system=SYSTEM + " Now: 01:09.")  # turn 7: compacted
+    messages.append(ask("q7"))
+    system_turn(client, messages, system=SYSTEM + " Now: 01:09.")
+    spans = attrs(exporter)
+    assert len({s[sc.RUN_ID] for s in spans}) == 1
+    assert [s[sc.TURN] for s in spans] == list(range(1, 9))
+    changes = [(s.get(at.CHANGE_LEVEL), s.get(at.CHANGE_MESSAGE)) for s in spans]
+    assert changes == [(None, None), ("none", None), ("none", None), ("none", None),
+                       ("messages", 2), ("system", None), ("messages", 1), ("none", None)]
+
+
+@pytest.mark.sdk
+def test_tasks_that_share_a_template_stay_separate_runs(client, exporter) -> None:
+    """The same few-shot examples opening each task, one after the other in one process:
+    each task its own run, and no change reported against the task before."""
+    examples = [ask("example question"), {"role": "assistant", "content": "example answer"}]
+    for task in ("first", "second", "third"):
+        messages = [*examples, ask(task)]
+        for i in range(3):
+            system_turn(client, messages)
+            messages.append(ask(f"{task} {i}"))
+    spans = attrs(exporter)
+    runs = [s[sc.RUN_ID] for s in spans]
+    assert len(set(runs)) == 3 and runs[0:3] == [runs[0]] * 3
+    assert [s[sc.TURN] for s in spans] == [1, 2, 3] * 3
+    assert {s.get(at.CHANGE_LEVEL) for s in spans} == {None, "none"}
+
+
 @pytest.mark.sdk
 def test_fan_out_from_the_same_prompt_is_separate_runs(client, exporter) -> None:
     first = [ask("same")]
