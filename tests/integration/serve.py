@@ -22,9 +22,10 @@ from tests.waiting import wait_until
 
 
 class Serve:
-    def __init__(self, data: Path, *extra_args: str) -> None:
+    def __init__(self, data: Path, *extra_args: str, ui_token: str | None = None) -> None:
         self.data = data
         self.extra_args = extra_args
+        self.ui_token = ui_token  # TOKENTRAIL_UI_TOKEN of the process, if any
         self.otlp_port = free_port()
         self.grpc_port = free_port()
         self.ui_port = free_port()
@@ -51,12 +52,16 @@ class Serve:
              "--otlp-grpc-port", str(self.grpc_port), "--sql-port", str(self.sql_port),
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1",
+                 **({"TOKENTRAIL_UI_TOKEN": self.ui_token} if self.ui_token else {})},
         )
+        # /healthz is behind the UI token too (deploy/ health checks send it)
+        auth = {"Authorization": f"Bearer {self.ui_token}"} if self.ui_token else {}
+
         def healthy() -> bool:
             if self.proc.poll() is not None:  # not worth waiting for: fail at once
                 raise AssertionError(f"serve exited early:\n{self.proc.stdout.read()}")
-            return httpx.get(f"{self.ui}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"{self.ui}/healthz", headers=auth, timeout=1).status_code == 200
 
         wait_until(healthy, timeout=60, interval=0.1, ignore=(httpx.TransportError,),
                    message=f"serve on {self.data} answers {self.ui}/healthz")
@@ -74,8 +79,8 @@ class Serve:
 
 
 @contextmanager
-def serving(data: Path, *extra_args: str) -> Iterator[Serve]:
-    server = Serve(data, *extra_args)
+def serving(data: Path, *extra_args: str, ui_token: str | None = None) -> Iterator[Serve]:
+    server = Serve(data, *extra_args, ui_token=ui_token)
     server.start()
     try:
         yield server

@@ -296,6 +296,11 @@ def test_the_ui_token_covers_the_run_pages(store):
                 "/api/calls/msg_guarded"):
         assert guarded.get(url).status_code == 401, url
         assert guarded.get(url, headers={"Authorization": "Bearer t0k"}).status_code == 200
+    # a browser is refused with a page that says what is needed; scripts get text
+    page = guarded.get("/runs/guarded", headers={"Accept": "text/html,*/*"})
+    assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>This tokentrail UI needs its token</h1>" in page.text
+    assert guarded.get("/api/runs/guarded").headers["content-type"].startswith("text/plain")
 
 
 def test_numbers_read_as_people_read_them(store, web):

@@ -103,8 +103,18 @@
   function poll() {
     if (!isLive()) return;
     if (document.hidden) { setTimeout(poll, seconds * 1000); return; }
+    // The UI token's cookie goes with the request (same-origin credentials): behind
+    // TOKENTRAIL_UI_TOKEN the poll is let in like the page was.
     fetch(box.dataset.liveUrl, {credentials: "same-origin", headers: {"Accept": "text/html"}})
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (r) {
+        if (r.status === 401) {  // the token's cookie is gone or the token changed
+          failures = 5;
+          stopped("This page stopped updating: the UI needs its token again. Open it " +
+                  "with ?token=... to go on.");
+        }
+        if (!r.ok) throw new Error(r.status);
+        return r.text();
+      })
       .then(function (html) {
         failures = 0;
         // Nothing new: leave the page alone (a hovered tooltip, a focused marker).
@@ -126,7 +136,18 @@
         box.dispatchEvent(new CustomEvent("tokentrail:updated"));
         setTimeout(poll, seconds * 1000);
       })
-      .catch(function () { if (++failures < 5) setTimeout(poll, seconds * 1000 * failures); });
+      .catch(function () {
+        if (++failures < 5) { setTimeout(poll, seconds * 1000 * failures); return; }
+        stopped("This page stopped updating: the server did not answer. Reload to go on.");
+      });
+  }
+  // Say so when the live updates stop before the run went quiet (the badge would
+  // otherwise claim a live page that no longer changes).
+  function stopped(text) {
+    var note = document.getElementById("live-stopped");
+    if (note && note.hidden) { note.textContent = text; note.hidden = false; }
+    Array.prototype.forEach.call(box.querySelectorAll(".live-badge"),
+      function (b) { b.hidden = true; });
   }
   if (isLive()) setTimeout(poll, seconds * 1000);
 })();
