@@ -1,7 +1,8 @@
 """``tokentrail doctor``: is this install ready, and if not, what to fix.
 
 Four checks, each a real attempt rather than a guess: the store (write a file in the
-embedded store's directory, or ask the ClickHouse server ``SELECT 1``), the ports
+embedded store's directory and look for a process that owns it, or ask the ClickHouse
+server ``SELECT 1``), the ports
 ``serve`` listens on (bind each one; a port held by a running ``tokentrail serve`` is
 fine), the ``anthropic`` SDK's version (the range tokentrail's tests cover), and the
 exporter endpoint agents send to (an empty OTLP/HTTP export, which a collector accepts
@@ -11,10 +12,12 @@ and answers 200). Each result says what to do; a problem makes the exit code 1.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
@@ -27,6 +30,10 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 SDK_MIN = (0, 40)
 SDK_BELOW = (3, 0)
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"  # as tokentrail.auto (docs/design.md)
+# The file the embedded engine (chDB, i.e. ClickHouse's StatusFile) writes in its data
+# directory, "PID: N" first, and holds an exclusive flock() on while it has the
+# directory open: what makes a second process's open fail.
+STATUS_FILE = "status"
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,85 @@ def check_store(settings: Settings) -> Check:
                      f"{exc.strerror or exc}",
                      "use a writable directory: --data DIR or TOKENTRAIL_DATA=DIR (or fix "
                      "the directory's permissions)")
+    owner = store_owner(data)
+    if owner is not None:
+        return _owned(data, owner, settings)
     return Check("store", OK, f"embedded store {data} is writable")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that has an embedded store open."""
+
+    pid: int | None  # from the status file; None if it did not say
+    command: str = ""  # its command line, where the system tells (/proc)
+
+    @property
+    def is_serve(self) -> bool:
+        words = self.command.split()
+        return "serve" in words and any("tokentrail" in w for w in words)
+
+    def __str__(self) -> str:
+        if self.pid is None:
+            return "a running process"
+        return f"a running process (pid {self.pid}" + (
+            f": {_shorten(self.command)})" if self.command else ")")
+
+
+def store_owner(data: Path) -> Owner | None:
+    """The process that holds the embedded store at ``data`` open, if any: the engine's
+    lock on :data:`STATUS_FILE` is tried without waiting (a shared lock, let go at once,
+    so it never blocks the owner; a status file left by a process that ended is not
+    locked). ``None`` where flock() does not exist (chDB runs on Linux and macOS)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no chDB there either
+        return None
+    try:
+        fd = os.open(data / STATUS_FILE, os.O_RDONLY)
+    except OSError:  # no status file: no process has opened it yet
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 4096).decode("utf-8", errors="replace")
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+    finally:
+        os.close(fd)
+    found = re.search(r"^PID:\s*(\d+)", text, re.MULTILINE)
+    pid = int(found.group(1)) if found else None
+    return Owner(pid, _command_line(pid) if pid else "")
+
+
+def _command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(raw.replace(b"\0", b" ").decode("utf-8", errors="replace").split())
+
+
+def _shorten(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _owned(data: Path, owner: Owner, settings: Settings) -> Check:
+    """A store another process has open: ``serve`` (or any command with ``--data``) on
+    it would fail, since only one process can open an embedded data directory. When
+    the owner is a tokentrail serve, that is how it should be, so it is a warning."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    sql = (f"point your tools at its SQL interface instead of the directory: --clickhouse "
+           f"http://{host}:{settings.sql_port or 8123} or TOKENTRAIL_CLICKHOUSE (the port "
+           "of its --sql-port)")
+    message = f"embedded store {data} is owned by {owner}"
+    if owner.is_serve:
+        return Check("store", WARN, f"{message}; other commands cannot open it while "
+                     "serve runs", f"{sql}, or stop it")
+    return Check("store", FAIL, f"{message}: serve cannot open it (one process per "
+                 "embedded store)", f"stop it, or, if it is a tokentrail serve, {sql}")
 
 
 def _serve_running(settings: Settings) -> bool:

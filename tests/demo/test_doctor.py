@@ -1,16 +1,18 @@
-"""``tokentrail doctor``: every check fails for real (an unwritable store directory, a
-port another program holds, nothing listening at the exporter endpoint) and passes
-against a real ``tokentrail serve``."""
+"""``tokentrail doctor``: every check fails for real (an unwritable store directory, an
+embedded store another process has open, a port another program holds, nothing
+listening at the exporter endpoint) and passes against a real ``tokentrail serve``."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 from tests.integration.serve import serving
 from tokentrail.cli import cli
 from tokentrail.doctor import FAIL, OK, WARN, _version_tuple, check_sdk
@@ -45,6 +47,71 @@ def test_writable_store_directory_is_fine(tmp_path: Path) -> None:
     assert store == f"  {OK}  store: embedded store {tmp_path / 'new' / 'data'} is writable"
     assert (tmp_path / "new" / "data").is_dir()
     assert list((tmp_path / "new" / "data").iterdir()) == []  # the probe file is gone
+
+
+# A second process that opens the embedded store the way every command does, and keeps
+# it open until it is killed.
+HOLD_STORE = """
+import sys, time
+from tokentrail.store import Store
+store = Store.open("chdb://" + sys.argv[1])
+print("open", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_store_another_process_has_open_is_a_problem(tmp_path: Path) -> None:
+    """chDB lets one process open a data directory; doctor names the one that has it
+    (the directory itself is writable all along). Once it is gone the store is fine
+    again, although a process killed with the store open leaves the engine's status
+    file behind (unlocked)."""
+    data = tmp_path / "data"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_STORE, str(data)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n", "the holder could not open the store"
+        held = doctor("--data", str(data), TOKENTRAIL_SQL_PORT="8124")
+    finally:
+        holder.kill()
+        holder.communicate(timeout=60)
+    assert held.exit_code == 1, held.output
+    [store] = lines_of(held.output, "store")
+    assert store.startswith(f"{FAIL}  store: embedded store {data} is owned by a running "
+                            f"process (pid {holder.pid}: {sys.executable} -c "), store
+    assert store.endswith("serve cannot open it (one process per embedded store)")
+    assert ("fix: stop it, or, if it is a tokentrail serve, point your tools at its SQL "
+            "interface instead of the directory: --clickhouse http://127.0.0.1:8124 or "
+            "TOKENTRAIL_CLICKHOUSE") in held.output
+
+    assert (data / "status").exists()  # left behind by the killed engine
+    released = doctor("--data", str(data))
+    [store] = lines_of(released.output, "store")
+    assert store == f"  {OK}  store: embedded store {data} is writable"
+
+
+@pytest.mark.integration
+def test_the_store_of_a_running_serve_is_a_warning(tmp_path: Path) -> None:
+    """serve owning its store is how it should be: a warning (exit 0) that says the
+    other commands need its SQL interface."""
+    data = tmp_path / "data"
+    with serving(data) as server:
+        result = doctor("--data", str(data),
+                        TOKENTRAIL_OTLP_HTTP_PORT=str(server.otlp_port),
+                        TOKENTRAIL_OTLP_GRPC_PORT=str(server.grpc_port),
+                        TOKENTRAIL_UI_PORT=str(server.ui_port),
+                        TOKENTRAIL_SQL_PORT=str(server.sql_port),
+                        OTEL_EXPORTER_OTLP_ENDPOINT=server.otlp)
+        pid = server.proc.pid
+    assert result.exit_code == 0, result.output
+    [store] = lines_of(result.output, "store")
+    assert store.startswith(f"{WARN}  store: embedded store {data} is owned by a running "
+                            f"process (pid {pid}: "), store
+    assert " tokentrail serve " in store
+    assert store.endswith("other commands cannot open it while serve runs")
+    assert (f"fix: point your tools at its SQL interface instead of the directory: "
+            f"--clickhouse http://127.0.0.1:{server.sql_port} or TOKENTRAIL_CLICKHOUSE "
+            "(the port of its --sql-port), or stop it") in result.output
+    assert result.output.endswith("no problems found\n")
 
 
 def test_busy_port_is_a_problem(tmp_path: Path) -> None:
