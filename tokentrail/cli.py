@@ -416,10 +416,14 @@ def insights(data: Path | None, clickhouse: str | None, since: str, start: str |
 @store_options
 @_range_options
 @click.argument("scenario", type=click.Choice(
-    ["batch", "model", "ttl_1h", "cache_prefix", "cache_messages", "compaction",
-     "dead_weight"]))
+    ["batch", "model", "ttl_1h", "unread_writes", "cache_prefix", "cache_messages",
+     "compaction", "dead_weight"]))
 @click.option("--run", default="", help="Only this run.")
 @click.option("--service", default="", help="Only this service.")
+@click.option("--only-model", default="", help="Only the calls on this model.")
+@click.option("--only-candidates", is_flag=True,
+              help="Only the calls the rule of the scenario's kind counts (an insight's "
+                   "calls: with its --service or --run and --only-model, its numbers).")
 @click.option("--model", "model", default=None,
               help="For `model`: the model to re-price on [default: claude-haiku-4-5].")
 @click.option("--compact-above", type=int, default=None,
@@ -428,10 +432,12 @@ def insights(data: Path | None, clickhouse: str | None, since: str, start: str |
               help="For `compaction`: the summary's length in tokens.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def whatif(data: Path | None, clickhouse: str | None, since: str, start: str | None,
-           end: str | None, scenario: str, run: str, service: str, model: str | None,
-           compact_above: int | None, compact_to: int | None, as_json: bool) -> None:
+           end: str | None, scenario: str, run: str, service: str, only_model: str,
+           only_candidates: bool, model: str | None, compact_above: int | None,
+           compact_to: int | None, as_json: bool) -> None:
     """Re-price a run (--run), a service (--service) or the fleet under SCENARIO:
-    batch, model, ttl_1h, cache_prefix, cache_messages, compaction or dead_weight."""
+    batch, model, ttl_1h, unread_writes, cache_prefix, cache_messages, compaction or
+    dead_weight."""
     import json
 
     from tokentrail.analysis import insights_report as report
@@ -444,6 +450,7 @@ def whatif(data: Path | None, clickhouse: str | None, since: str, start: str | N
     store = _open_for_analysis(data, clickhouse)
     try:
         result = store.whatif(scenario, begin, stop, run=run, service=service,
+                              only_model=only_model, only_candidates=only_candidates,
                               routing_model=model, compact_above=compact_above,
                               compact_to=compact_to)
     finally:
@@ -452,6 +459,8 @@ def whatif(data: Path | None, clickhouse: str | None, since: str, start: str | N
         click.echo(json.dumps(result, default=str, indent=2))
     else:
         scope = f"run {run}" if run else f"service {service}" if service else "fleet"
+        scope += f", model {only_model}" if only_model else ""
+        scope += ", only the rule's calls" if only_candidates else ""
         click.echo(report.whatif_text(result, SCENARIOS[scenario][1], begin, stop, scope),
                    nl=False)
 

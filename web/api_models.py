@@ -131,8 +131,12 @@ class WhatIf(_Row):
     end: datetime | None = None
     run: str = ""
     service: str = ""
+    only_model: str = Field("", description="Only the calls on this model")
+    only_candidates: bool = Field(
+        False, description="Only the calls the rule of the scenario's kind counts")
     calls: int = 0
-    runs: int = 0
+    runs: int | None = Field(None, description="Null in a finding's what-if (its "
+                                               "run_ids are a sample): /api/whatif counts them")
     cost_usd: float | None = None
     whatif_cost_usd: float | None = None
     savings_usd: float | None = None
@@ -156,9 +160,10 @@ class Finding(_Row):
     last_seen: datetime | None = None
     basis: str = Field("", description="How savings_usd was computed")
     whatif: WhatIf | None = Field(
-        None, description="The what-if scenario that re-prices this finding's scope "
-                          "(null for kinds without one, and past the first 10 distinct "
-                          "what-ifs of a page: whatif_url answers it)")
+        None, description="The what-if that re-prices exactly this finding's calls "
+                          "(its scope, model and the calls its rule counts): the "
+                          "finding's own numbers, which whatif_url and whatif_command "
+                          "reproduce (null for kinds without a scenario)")
     whatif_url: str | None = Field(None, description="/api/whatif for this finding's scope")
     whatif_command: str | None = Field(
         None, description="The same what-if as a `tokentrail whatif` command line, each "

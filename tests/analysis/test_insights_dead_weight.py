@@ -143,6 +143,13 @@ def test_a_tool_result_dragged_along_for_12_calls(store, otlp, client, exporter,
     whatif = store.whatif(dw.WHATIF_SCENARIO, START, END, run="dragged")
     assert whatif["calls"] == CALLS
     assert whatif["savings_usd"] == pytest.approx(finding["savings_usd"], rel=1e-9)
+    # Narrowed to the finding's model and the calls its rule counts (those that carry
+    # the dead block): the finding's own numbers, as the insights page links to them.
+    exact = store.whatif(dw.WHATIF_SCENARIO, START, END, run="dragged",
+                         only_model=finding["model"], only_candidates=True)
+    assert (exact["calls"], exact["runs"]) == (finding["calls"], 1)
+    assert exact["cost_usd"] == pytest.approx(finding["cost_usd"], rel=1e-9)
+    assert exact["savings_usd"] == pytest.approx(finding["savings_usd"], rel=1e-9)
 
     # The block is out of the 20-block window on the last call, but not out of view.
     last = store.query("SELECT * FROM llm_calls WHERE run_id = 'dragged' AND turn = "

