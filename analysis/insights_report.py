@@ -47,8 +47,12 @@ def findings_text(rows: list[dict[str, Any]], begin: datetime, end: datetime) ->
     head = f"Insights {begin:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
     if not rows:
         return f"{head}: no findings.\n"
-    total = sum(float(r["savings_usd"]) for r in rows)
-    lines = [f"{head}: {len(rows)} finding(s), ${total:,.2f} to save in all", ""]
+    # Findings overlap (one run or service under several kinds, re-pricing the same
+    # calls): their savings do not add up, so the head names the largest, as the
+    # insights page does (web/templates/insights.html).
+    largest = max(float(r["savings_usd"]) for r in rows)
+    lines = [f"{head}: {len(rows)} finding(s); the largest single finding would save "
+             f"${largest:,.2f} (they overlap: do not add them up)", ""]
     for i, r in enumerate(rows, start=1):
         where = r["service_name"] or "(no service)"
         lines.append(f"{i}. {r['kind']} [{r['scope']}, {r['confidence']}] {where} / "

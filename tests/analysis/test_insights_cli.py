@@ -15,6 +15,12 @@ from tokentrail.store import Store
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
 
 
+# Mechanical calls of other services beside the queue: 24 single-call runs on Opus, both
+# a batch and a routing candidate (two findings re-pricing the same calls).
+LABELS = [Call(f"l-{i}", 1, at=200.0 + 5 * i, model="claude-opus-4-5", uncached=1000,
+               output=20, service="labels") for i in range(24)]
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """A store with twelve single-call runs, closed so the CLI can open it."""
@@ -24,7 +30,7 @@ def data(tmp_path_factory):
              for i in range(12)]
     try:
         with collector(store) as otlp:
-            send(otlp, calls)
+            send(otlp, calls + LABELS)
     finally:
         store.close()
     return path, calls
@@ -34,14 +40,29 @@ def test_insights_prints_the_top_findings_with_run_ids(data):
     path, calls = data
     result = CliRunner().invoke(cli, ["insights", "--data", str(path), *RANGE])
     assert result.exit_code == 0, result.output
-    assert "1. batch_candidate [service, estimated] queue / claude-sonnet-4-6" in result.output
+    assert ". batch_candidate [service, estimated] queue / claude-sonnet-4-6" in result.output
     saved = sum(cost(c) for c in calls) - sum(cost(c, factor=BATCH) for c in calls)
     assert f"save ${saved:,.4f}" in result.output
     assert "runs: q-" in result.output
 
+    as_json = CliRunner().invoke(cli, ["insights", "--data", str(path), "--json",
+                                       "--kind", "batch_candidate", *RANGE])
+    rows = {r["service_name"]: r for r in json.loads(as_json.output)}
+    assert rows["queue"]["savings_usd"] == pytest.approx(saved)
+
+
+def test_insights_heads_with_the_largest_finding_not_a_sum(data):
+    """The labels service is a batch and a routing candidate over the same calls: the
+    head names the largest finding, as the insights page does, never the sum."""
+    path, _ = data
     as_json = CliRunner().invoke(cli, ["insights", "--data", str(path), "--json", *RANGE])
-    (row,) = json.loads(as_json.output)
-    assert row["kind"] == "batch_candidate" and row["savings_usd"] == pytest.approx(saved)
+    savings = [float(r["savings_usd"]) for r in json.loads(as_json.output)]
+    assert len(savings) == 3, savings
+    result = CliRunner().invoke(cli, ["insights", "--data", str(path), *RANGE])
+    head = result.output.splitlines()[0]
+    assert head.endswith(f": 3 finding(s); the largest single finding would save "
+                         f"${max(savings):,.2f} (they overlap: do not add them up)"), head
+    assert f"${sum(savings):,.2f}" not in result.output
 
 
 def test_whatif_batch_of_a_service(data):
@@ -52,6 +73,22 @@ def test_whatif_batch_of_a_service(data):
     out = json.loads(result.output)
     assert out["calls"] == 12
     assert out["whatif_cost_usd"] == pytest.approx(sum(cost(c, factor=BATCH) for c in calls))
+
+
+def test_whatif_of_a_finding_gives_its_numbers(data):
+    """`--only-model` and `--only-candidates` (as the insights page's command gives
+    them) narrow the what-if to the finding's calls: its calls and savings."""
+    path, _ = data
+    as_json = CliRunner().invoke(cli, ["insights", "--data", str(path), "--json",
+                                       "--kind", "model_routing_candidate", *RANGE])
+    (finding,) = json.loads(as_json.output)
+    result = CliRunner().invoke(cli, [
+        "whatif", "model", "--service", "labels", "--only-model", finding["model"],
+        "--only-candidates", "--data", str(path), *RANGE])
+    assert result.exit_code == 0, result.output
+    assert "service labels, model claude-opus-4-5, only the rule's calls, " in result.output
+    assert "24 priced call(s) in 24 run(s)" in result.output
+    assert f"difference:   ${float(finding['savings_usd']):,.4f}" in result.output
 
 
 @pytest.mark.parametrize("args, message", [
