@@ -270,10 +270,10 @@ COMPACT_TASKS = 15
 
 
 def compacts_its_context(agent: AgentContext) -> None:
-    """An agent that compacts as Claude Code's auto-compaction does, only when its
-    context nears the window: 15 tasks read a 9,000-token file each, the input passes
-    100,000 tokens on the 11th and reaches nearly 150,000, then the agent asks for a
-    summary and starts over from it. The conversation's cache is written anew once
+    """An agent that compacts late: it asks for a summary and starts over from it (as
+    Claude Code's compaction does), but only once 15 tasks have read a 9,000-token file
+    each; its input passes 100,000 tokens on the 11th and reaches nearly 150,000. The
+    conversation's cache is written anew once
     (messages_changed, "replaced from its first message") and the calls after it are
     small; the calls it made over 100,000 tokens first are what compacting there would
     have saved (context_growth)."""
