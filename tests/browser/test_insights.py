@@ -13,6 +13,7 @@ import pytest
 
 from tests.browser import agents, chromium
 from tests.browser.looking import css, eventually, visible_text
+from tokentrail.web.formatting import usd
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +62,5 @@ def test_a_finding_its_kind_filter_run_and_what_if(page) -> None:
         driver.get(whatif[0])
         answer = json.loads(driver.find_element("tag name", "body").text)
         assert answer.get("savings_usd", 0) > 0, answer
+        # The what-if behind the number is the number (web/routers/insights.py).
+        assert saving == f"save {usd(answer['savings_usd'])}", (saving, answer)
