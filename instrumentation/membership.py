@@ -6,7 +6,11 @@ docs/design.md "Runs and turns": a call belongs to
 2. else the run named by the SDK client's ``gen_ai.conversation.id`` (:func:`conversation_run`);
 3. else, by continuity, the run of the conversation it continues (:func:`continued_run`);
 4. else the run of the conversation it rewrites: an earlier message edited or removed,
-   or the conversation compacted behind its first message (:func:`rewritten_run`);
+   or the conversation compacted behind its first message (:func:`rewritten_run`).
+
+Rules 3 and 4 compare messages as sent (identity, then ``==``: :meth:`.ThreadTable.match`)
+and, when that finds nothing to continue, by fingerprint, without ``cache_control``
+(:meth:`.ThreadTable.match_content`).
 5. else a new automatic run.
 
 Its *thread* (the conversation state its messages extend, :mod:`.threads`) follows from
@@ -25,19 +29,23 @@ from .threads import Match, Thread, ThreadTable
 def run_for(table: ThreadTable, match: Match, messages: list[Any], explicit: Run | None,
             conversation_id: str | None, conversations: ConversationRuns) -> tuple[Run, Match]:
     """The run of a call, by precedence (``explicit`` is the caller's ``run()``, if any),
-    and the match its thread follows from: ``match`` (the thread that prefixes the
-    messages, from ``table.match``) unless rule 4 found the conversation they rewrite."""
+    and the match its thread follows from: ``match`` (``table.match``: the messages
+    compared as sent), else the second look by content (:meth:`.ThreadTable.match_content`)
+    for rules 3 and 4 of an automatic call."""
     if explicit is not None:
         return explicit, match
     run = conversation_run(conversation_id, conversations)
     if run is None:
         run = continued_run(match, messages)
+    if run is not None or not messages:
+        return run if run is not None else Run(automatic=True), match
+    by_content, rewritten = table.match_content(messages, match.fps)
+    run = continued_run(by_content, messages)
     if run is not None:
-        return run, match
-    rewritten = rewritten_run(table, match, messages)
-    if rewritten is not None:
-        return rewritten
-    return Run(automatic=True), match
+        return run, by_content
+    if rewritten is not None and rewritten.thread is not None:
+        return rewritten.thread.run, rewritten  # rule 4: rewritten_run
+    return Run(automatic=True), by_content
 
 
 def conversation_run(conversation_id: str | None, conversations: ConversationRuns) -> Run | None:
@@ -58,15 +66,16 @@ def continued_run(match: Match, messages: list[Any]) -> Run | None:
     return None
 
 
-def rewritten_run(table: ThreadTable, match: Match,
-                  messages: list[Any]) -> tuple[Run, Match] | None:
+def rewritten_run(table: ThreadTable, messages: list[Any]) -> Run | None:
     """The run of the conversation this call rewrites, when no thread prefixes it: the
     answered thread that shares the longest leading run of messages with it and from
-    which it differs at an earlier message (:meth:`.ThreadTable.diverging`). The change
-    itself (level ``messages``, the first differing message) is what the comparison
-    with the run's previous call finds (:func:`.prefix.change_attributes`)."""
-    found = table.diverging(messages, match.fps)
-    return (found.thread.run, found) if found is not None and found.thread is not None else None
+    which it differs at an earlier message (:meth:`.ThreadTable.match_content`). The
+    change itself (level ``messages``, the first differing message) is what the
+    comparison with the run's previous call finds (:func:`.prefix.change_attributes`)."""
+    if not messages:
+        return None
+    _, rewritten = table.match_content(messages, {})
+    return rewritten.thread.run if rewritten is not None and rewritten.thread else None
 
 
 def thread_for(match: Match, run: Run) -> Thread:

@@ -12,6 +12,11 @@ objects through; 0.x passes equal copies, which compare by value, still in C). S
 per-call Python work is bounded by the new messages plus a small re-check window, not
 by the conversation's length.
 
+When no thread is found that way, :meth:`ThreadTable.match_content` looks again by
+fingerprint (``cache_control`` left out), for applications that rebuild their messages
+for each call with the breakpoints moved, and finds the conversation that a call
+rewrites (membership.py, rule 4).
+
 Known limit (documented in the README section of the instrumentation): a message that
 an application edits *in place* after sending it keeps its old fingerprint, except
 its ``cache_control`` markers in the last :data:`RECHECK` messages, which are
@@ -134,38 +139,57 @@ class ThreadTable:
                 best, best_k = thread, k
         return Match(best, max(best_k, 0), False, computed)
 
-    def diverging(self, messages: list[Any], computed: dict[int, Blocks]) -> Match | None:
-        """The conversation these messages rewrite, when no thread prefixes them: the
-        answered thread among the :data:`SCAN` most recent that shares the longest
-        leading run of messages with the call (the most recent on a tie), if the call
-        differs from it at an *earlier* message (docs/design.md "Runs and turns").
+    def match_content(self, messages: list[Any],
+                      computed: dict[int, Blocks]) -> tuple[Match, Match | None]:
+        """The second look, when :meth:`match` found no thread to continue: the
+        messages compared by fingerprint, which leaves ``cache_control`` out. An
+        application that rebuilds its messages for each call with the breakpoints moved
+        (Anthropic's prompt-caching cookbook marks the last two user turns of a fresh
+        list) sends equal content in unequal objects. Fingerprints every message of the
+        call into ``computed`` (what :func:`extend` would hash for a thread it cannot
+        match anyway) and returns two matches among the :data:`SCAN` most recent threads:
 
-        The call must keep at least its first message and then send at least two more
-        messages, from the first difference on (``shared < n - 1``): an edited or
-        removed earlier message, or a compaction that keeps the task, goes on from
-        there. One new message after a shared start is how a new conversation built on
-        the same template (few-shot examples, a task preamble) opens, and a call whose
-        messages are all a thread's leading ones is another sample or a new task from
-        the same prompt: both stay new runs, as before. The returned match takes
-        ``computed`` (fingerprints of the call's messages by index, still valid).
+        - the thread whose messages prefix the call's (as :meth:`match`, by content);
+        - the conversation the call *rewrites*, if no thread prefixes it (docs/design.md
+          "Runs and turns", rule 4): the answered thread that shares the longest leading
+          run of messages with the call, the most recent on a tie, if the call differs
+          from it at an earlier message. The call must keep at least the first message
+          and send at least two more from the first difference on (``shared < n - 1``):
+          an edited or removed earlier message, or a compaction that keeps the task,
+          goes on from there; one new message after a shared start is how a new
+          conversation on the same template (few-shot examples, a task preamble) opens,
+          and a call made of a thread's leading messages only is another sample.
         """
         n = len(messages)
-        if n < 3:
-            return None
-        first = messages[0]
+        hashes: list[str] = []
+        for i, message in enumerate(messages):
+            fp = computed.get(i)
+            if fp is None:
+                fp = computed[i] = message_fingerprint(message)
+            hashes.append(fp.hash)
+        first = hashes[0]
         best: Thread | None = None
-        best_shared = 0
+        best_k = -1
+        rewritten: Thread | None = None
+        rewritten_shared = 0
         for thread in islice(reversed(self._threads.values()), SCAN):
-            snapshot = thread.messages
-            if thread.response is None or not snapshot:
+            fps = thread.fps
+            k = len(fps)
+            if k == 0 or fps[0].hash != first:
                 continue
-            head = snapshot[0]
-            if head is not first and head != first:
-                continue
-            shared = _leading(messages, snapshot)
-            if best_shared < shared < min(len(snapshot), n - 1):
-                best, best_shared = thread, shared
-        return Match(best, best_shared, False, computed) if best is not None else None
+            shared = _leading(hashes, fps)
+            response = thread.response
+            if shared == k:
+                if k < n and response is not None and response.made(messages[k], computed[k]):
+                    return Match(thread, k, True, computed), None
+                if k > best_k:
+                    best, best_k = thread, k
+            elif response is not None and rewritten_shared < shared < n - 1:
+                rewritten, rewritten_shared = thread, shared
+        found = Match(best, max(best_k, 0), False, computed)
+        if best is not None or rewritten is None:
+            return found, None
+        return found, Match(rewritten, rewritten_shared, False, computed)
 
     def add(self, thread: Thread) -> None:
         self._threads[id(thread)] = thread
@@ -201,11 +225,11 @@ def _starts_with(messages: list[Any], snapshot: list[Any], k: int, n: int) -> bo
         del snapshot[k:]
 
 
-def _leading(messages: list[Any], snapshot: list[Any]) -> int:
-    """How many leading messages the two lists share (identity first, then ``==``)."""
+def _leading(hashes: list[str], fps: list[Blocks]) -> int:
+    """How many leading messages have the same fingerprint in both lists."""
     shared = 0
-    for a, b in zip(messages, snapshot, strict=False):
-        if a is not b and a != b:
+    for digest, fp in zip(hashes, fps, strict=False):
+        if digest != fp.hash:
             break
         shared += 1
     return shared

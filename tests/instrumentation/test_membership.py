@@ -143,7 +143,7 @@ def test_sharing_no_message_or_only_a_start_plus_one_message_is_a_new_run() -> N
         "one message": sent_messages[:1],
     }
     for name, messages in cases.items():
-        assert rewritten_run(table, table.match(messages), messages) is None, name
+        assert rewritten_run(table, messages) is None, name
         run, match = rewrite(table, messages)
         assert run is not earlier and run.automatic, name
         assert match.thread is None or match.thread.run is not run, name
@@ -155,7 +155,7 @@ def test_a_thread_still_waiting_for_its_response_is_not_rewritten() -> None:
     sent(sent_messages, earlier, table, answered=False)
     edited = [*sent_messages, ASSISTANT, FOLLOW_UP]
     edited[2] = say("q1 (edited)")
-    assert rewritten_run(table, table.match(edited), edited) is None
+    assert rewritten_run(table, edited) is None
 
 
 def test_the_longest_shared_start_wins_then_the_most_recent() -> None:
@@ -191,3 +191,35 @@ def test_the_rewritten_thread_is_cut_back_in_place_and_the_last_call_keeps_its_l
     assert thread.messages == edited and len(thread.fps) == len(edited)
     assert thread.fps[2].hash != snapshot[1][2].hash and thread.fps[:2] == snapshot[1][:2]
     assert (old_messages, old_fps) == snapshot  # untouched: copied before the cut
+
+
+# --- the second look: messages compared by content, cache_control left out ---------------
+
+def marked(text: str) -> dict:
+    return {"role": "user", "content": [{"type": "text", "text": text,
+                                         "cache_control": {"type": "ephemeral"}}]}
+
+
+def plain(text: str) -> dict:
+    return {"role": "user", "content": [{"type": "text", "text": text}]}
+
+
+def test_rebuilt_messages_with_the_breakpoint_moved_continue_the_conversation() -> None:
+    """A fresh list each call, the breakpoint on the newest user turn only (Anthropic's
+    prompt-caching cookbook rebuilds its turns this way): unequal objects, same content."""
+    table, earlier = ThreadTable(), Run(automatic=True)
+    thread = sent([plain("q0"), ASSISTANT, marked("q1")], earlier, table)
+    messages = [plain("q0"), ASSISTANT, plain("q1"), ASSISTANT, marked("q2")]
+    assert table.match(messages).thread is None  # not equal as sent
+    run, match = rewrite(table, messages)
+    assert run is earlier
+    assert (match.thread, match.shared, match.continues) == (thread, 3, True)
+    extend(thread, messages, match.shared, match.fps)
+    assert thread.marked == {4}  # the old breakpoint re-read away, the new one in
+
+
+def test_by_content_the_exact_resend_still_starts_over() -> None:
+    table, earlier = ThreadTable(), Run(automatic=True)
+    sent([plain("q0"), ASSISTANT, marked("q1")], earlier, table)
+    run, _ = rewrite(table, [plain("q0"), ASSISTANT, plain("q1")])
+    assert run is not earlier and run.automatic

@@ -135,6 +135,38 @@ def test_tasks_that_share_a_template_stay_separate_runs(client, exporter) -> Non
     assert {s.get(at.CHANGE_LEVEL) for s in spans} == {None, "none"}
 
 
+def cookbook_turns(history: list) -> list:
+    """A fresh message list with the last two user turns marked, as Anthropic's
+    prompt-caching cookbook builds one for each call from its stored history."""
+    out, marked = [], 0
+    for message in reversed(history):
+        if message["role"] == "user" and marked < 2:
+            out.append({"role": "user", "content": [{
+                "type": "text", "text": message["content"],
+                "cache_control": {"type": "ephemeral"}}]})
+            marked += 1
+        else:
+            out.append(message)
+    return out[::-1]
+
+
+@pytest.mark.sdk
+def test_rebuilt_messages_with_moving_breakpoints_are_one_automatic_run(client,
+                                                                        exporter) -> None:
+    history: list = []
+    for i in range(6):
+        history.append(ask(f"cookbook {i}"))
+        reply = client.messages.create(model=MODEL, max_tokens=10, system=SYSTEM,
+                                       messages=cookbook_turns(history))
+        history.append({"role": "assistant", "content": reply.content})
+    spans = attrs(exporter)
+    assert len({s[sc.RUN_ID] for s in spans}) == 1
+    assert [s[sc.TURN] for s in spans] == [1, 2, 3, 4, 5, 6]
+    assert [s.get(at.CHANGE_LEVEL) for s in spans] == [None] + ["none"] * 5
+    # the breakpoints are where this call put them: its last two user messages
+    assert [s[sc.CACHE_BREAKPOINTS].count(",") + 1 for s in spans[1:]] == [2] * 5
+
+
 @pytest.mark.sdk
 def test_fan_out_from_the_same_prompt_is_separate_runs(client, exporter) -> None:
     first = [ask("same")]

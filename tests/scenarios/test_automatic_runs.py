@@ -5,7 +5,8 @@ An agent that does not gets automatic runs (docs/design.md "Runs and turns", rul
 its calls are grouped by conversation, and a conversation rewritten behind its first
 message (message 2 edited, the history compacted behind the task) must stay one run, so
 that ``cache_events`` can say ``messages_changed`` on the turn that paid for it; a clean
-loop must stay one silent run.
+loop must stay one silent run, also when it rebuilds its message list for every call
+with the breakpoints moved (as Anthropic's prompt-caching cookbook does).
 
 Each agent runs in a subprocess (``python -m tests.scenarios.test_automatic_runs
 EMULATOR_URL AGENT``: ``tokentrail.auto`` sets up the process-global provider and its
@@ -28,7 +29,14 @@ import pytest
 
 from tests.conftest import REPO
 from tests.emulator.helpers import text_of
-from tests.scenarios.scenarios import Conversation, clean_loop, clean_tool_loop, compacted
+from tests.scenarios.scenarios import (
+    EPH,
+    MODEL,
+    Conversation,
+    clean_loop,
+    clean_tool_loop,
+    compacted,
+)
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -59,6 +67,35 @@ def compacted_behind_the_task(agent) -> None:
         chat.turn()
 
 
+def cookbook_loop(agent, turns: int = 30, edit_before: int | None = None) -> None:
+    """Anthropic's prompt-caching cookbook: the history is stored without breakpoints and
+    each call gets a fresh list with the last two user turns marked (new objects, the
+    marks moved), the system prompt marked too. ``edit_before``: message 2 rewritten
+    before that turn."""
+    chat = Conversation(agent, "cookbook")  # its system prompt and text only
+    history: list[dict] = []
+    for turn in range(1, turns + 1):
+        if turn == edit_before:
+            history[2] = {"role": "user", "content": history[2]["content"] + " (edited)"}
+        history.append({"role": "user", "content": f"cookbook question {turn}: "
+                        + text_of(60, str(turn))})
+        sent: list[dict] = []
+        marked = 0
+        for message in reversed(history):
+            if message["role"] == "user" and marked < 2:
+                message = {"role": "user", "content": [
+                    {"type": "text", "text": message["content"], "cache_control": EPH}]}
+                marked += 1
+            sent.append(message)
+        reply = agent.create(model=MODEL, max_tokens=64, system=chat.system(),
+                             messages=sent[::-1])
+        history.append({"role": "assistant", "content": reply.content})
+
+
+def cookbook_edited_on_turn_6(agent) -> None:
+    cookbook_loop(agent, 9, edit_before=6)
+
+
 @dataclass(frozen=True)
 class AutomaticAgent:
     drive: Callable[[Any], None]
@@ -74,7 +111,11 @@ AGENTS: dict[str, AutomaticAgent] = {
     "compacted_behind_the_task": AutomaticAgent(compacted_behind_the_task, 1,
                                                 frozenset({(5, "messages_changed")}),
                                                 {5: ("message 1 changed",)}),
+    "cookbook_edited_on_turn_6": AutomaticAgent(cookbook_edited_on_turn_6, 1,
+                                                frozenset({(6, "messages_changed")}),
+                                                {6: ("message 2 changed",)}),
     "clean_loop": AutomaticAgent(clean_loop, 1),
+    "cookbook_loop": AutomaticAgent(cookbook_loop, 1),
     "clean_tool_loop": AutomaticAgent(clean_tool_loop, 1),
     # The documented limit (docs/design.md, rule 4): a compaction that replaces the first
     # message too shares nothing with the conversation, so it opens a new run, which
