@@ -25,6 +25,19 @@ measure runs once at a million calls and more, it takes minutes):
 
 ``recurring_invalidation`` is left out (it reads ``cache_events``, measured by
 bench/cache_events.py); the findings compared are those of the other kinds.
+
+    python bench/insights.py --whole [--calls 1000000] [--rounds 3]
+
+``--whole``: :meth:`Store.insights` as a whole, every kind included, over a store kept
+as ``serve`` keeps it: half the calls from this generator, half from
+bench/cache_events.py's (agent runs with tokentrail's fingerprints and a system prompt
+that changes every 100th turn: recurring_invalidation has events to read), spread over
+30 days; then ``serve``'s passes over the backlog of both keepers (insight facts and
+cache events), then 7 and 30 days. Beside them, the insights page's data
+(web/routers/insights.py ``_findings``, 30 days, the top 20) as it is now (the findings
+carry their what-if: no what-if query) and as it was (one ``store.whatif`` over each
+finding's whole service or run, up to 10), and the what-if a finding links to (its
+calls only), for one service-scoped finding.
 """
 
 # ruff: noqa: S608 - every query here is built from this file's constants.
@@ -235,6 +248,92 @@ def facts_only(runs: int, days: int, rounds: int) -> str:
             f"{stored_month * 1000:,.0f} | {len(found):,} |")
 
 
+def _page_before(store: Store, begin: datetime, end: datetime) -> int:
+    """What the insights page ran before its what-ifs were the findings' own numbers:
+    the findings, then ``store.whatif`` of each finding's scenario over its whole run
+    or service (not its model, not only its rule's calls), the first 10 distinct."""
+    from tokentrail.web.routers.insights import SCENARIO_OF_KIND
+
+    rows = store.insights(begin, end, limit=20)
+    scopes = []
+    for row in rows:
+        scenario = SCENARIO_OF_KIND.get(row["kind"])
+        if scenario in (None, "unread_writes"):  # no what-if for this kind then
+            continue
+        run = row["run_ids"][0] if row["scope"] == "run" else ""
+        key = (scenario, run, "" if run else row["service_name"])
+        if key not in scopes and len(scopes) < 10:
+            scopes.append(key)
+    for scenario, run, service in scopes:
+        store.whatif(scenario, begin, end, run=run, service=service)
+    return len(scopes)
+
+
+def whole(calls: int, rounds: int) -> list[str]:
+    """--whole: see the module's docstring."""
+    import cache_events as ce_bench  # bench/cache_events.py, beside this file
+
+    from tokentrail.analysis.cache_events_refresh import MAX_RUNS
+    from tokentrail.web.params import TimeRange
+    from tokentrail.web.routers.insights import _findings
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    week = (now - timedelta(days=7), now + timedelta(hours=1))
+    month = (now - timedelta(days=30), now + timedelta(hours=1))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tokentrail-bench-insights-") as tmp:
+        store = Store.open(f"chdb://{Path(tmp) / 'data'}")
+        try:
+            began = time.perf_counter()
+            generate(store, int(calls / 2 * 40 / SLOTS_FILLED), 30, now)
+            ce_bench.generate(store, calls // 2, 200, now, prefix="agent",
+                              models=("claude-sonnet-4-5", "claude-opus-4-6"))
+            stored = store.query("SELECT count() AS n FROM llm_call_reports")[0]["n"]
+            print(f"{stored:,} calls generated in {time.perf_counter() - began:,.0f} s",
+                  file=sys.stderr, flush=True)
+            facts, runs = _drain(store)
+            _log(f"insight facts: backlog of {runs:,} runs", facts)
+            began, judged = time.perf_counter(), 0
+            while count := store.refresh_cache_events(margin_seconds=0, max_runs=MAX_RUNS):
+                judged += count
+            events = time.perf_counter() - began
+            _log(f"cache events: backlog of {judged:,} runs", events)
+            rows.append(("calls stored (llm_call_reports)", f"{stored:,}", ""))
+            rows.append(("serve's passes: insight facts, cache events",
+                         f"{facts:,.0f} s, {events:,.0f} s",
+                         f"{runs:,} and {judged:,} runs"))
+            for label, span in (("7 days", week), ("30 days", month)):
+                seconds, found = best(rounds, lambda span=span: store.insights(*span))
+                _log(f"Store.insights, {label}", seconds)
+                kinds = sorted({r["kind"] for r in found})
+                rows.append((f"**Store.insights, {label}, every kind**",
+                             f"**{seconds * 1000:,.0f} ms**",
+                             f"{len(found):,} findings: {', '.join(kinds)}"))
+            page = TimeRange(start=month[0], end=month[1], range="30d")
+            after, data = best(rounds, lambda: _findings(store, page, [], 20))
+            _log("insights page, now", after)
+            before, whatifs = best(rounds, lambda: _page_before(store, *month))
+            _log("insights page, before", before)
+            rows.append(("insights page's data, 30 days: now (the findings' own what-ifs)",
+                         f"{after * 1000:,.0f} ms", f"{len(data.findings)} findings"))
+            rows.append(("insights page's data, 30 days: before (+ a what-if per scope)",
+                         f"{before * 1000:,.0f} ms",
+                         f"{whatifs} what-ifs; now/before = {after / before:.2f}"))
+            linked = next((f for f in data.findings
+                           if f.scope == "service" and f.whatif is not None), None)
+            if linked:
+                w = linked.whatif
+                seconds, answer = best(rounds, lambda: store.whatif(
+                    w.scenario, month[0], month[1], service=w.service,
+                    only_model=w.only_model, only_candidates=True))
+                rows.append((f"the what-if a {linked.kind} finding links to (its calls)",
+                             f"{seconds * 1000:,.0f} ms",
+                             f"{answer['calls']:,} calls (finding: {linked.calls:,})"))
+        finally:
+            store.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=10_000_000,
@@ -250,7 +349,17 @@ def main() -> None:
     parser.add_argument("--facts-only", action="store_true",
                         help="time the read of stored facts alone, for the runs --calls "
                              "makes (no calls, no judging)")
+    parser.add_argument("--whole", action="store_true",
+                        help="time Store.insights whole (every kind) and the insights "
+                             "page over calls, facts and cache events stored as serve "
+                             "keeps them")
     args = parser.parse_args()
+    if args.whole:
+        rows = whole(args.calls, args.rounds)
+        print(f"\nStore.insights whole, fastest of {args.rounds} rounds:\n")
+        print("| measure | time | notes |\n|---|---:|---|")
+        print("\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows))
+        return
     slots = int(args.calls * 40 / SLOTS_FILLED)
     if args.facts_only:
         runs = int(slots / 40)
