@@ -33,8 +33,10 @@ class LastCall:
     thread: Thread | None
     # The thread's own lists, shared, not copied (O(1) per call): they only grow in place
     # (threads.extend copies them before any truncation), so their first ``count``
-    # entries stay what this call sent. Only hashes and blocks of ``fps`` are read here;
-    # their ``marks`` may be updated in place later.
+    # entries stay what this call sent, in content: an entry of ``messages`` may be
+    # relinked to an object of equal content but other ``cache_control`` (Match.relink),
+    # which the text comparison here leaves out too. Only hashes and blocks of ``fps``
+    # are read here; their ``marks`` may be updated in place later.
     messages: list[Any]
     fps: list[Blocks]
     count: int

@@ -104,6 +104,9 @@ class Match:
     shared: int  # how many messages it covers
     continues: bool  # the message after the snapshot is that thread's response
     fps: dict[int, Blocks]  # fingerprints computed while matching, by message index
+    # Shared messages equal in content but not as sent (match_content): the snapshot
+    # takes the call's objects there, so the next call finds them as sent again.
+    relink: tuple[int, ...] = ()
 
 
 class ThreadTable:
@@ -161,35 +164,37 @@ class ThreadTable:
           and a call made of a thread's leading messages only is another sample.
         """
         n = len(messages)
-        hashes: list[str] = []
-        for i, message in enumerate(messages):
-            fp = computed.get(i)
-            if fp is None:
-                fp = computed[i] = message_fingerprint(message)
-            hashes.append(fp.hash)
-        first = hashes[0]
         best: Thread | None = None
         best_k = -1
         rewritten: Thread | None = None
         rewritten_shared = 0
+        best_relink: tuple[int, ...] = ()
+        rewritten_relink: tuple[int, ...] = ()
         for thread in islice(reversed(self._threads.values()), SCAN):
-            fps = thread.fps
-            k = len(fps)
-            if k == 0 or fps[0].hash != first:
+            k = len(thread.fps)
+            if k == 0:
                 continue
-            shared = _leading(hashes, fps)
+            shared, relink = _leading(messages, thread, computed)
+            if shared == 0:
+                continue
             response = thread.response
             if shared == k:
-                if k < n and response is not None and response.made(messages[k], computed[k]):
-                    return Match(thread, k, True, computed), None
+                if k < n and response is not None:
+                    fp = computed.get(k)
+                    if fp is None:
+                        fp = computed[k] = message_fingerprint(messages[k])
+                    if response.made(messages[k], fp):
+                        return Match(thread, k, True, computed, relink), None
                 if k > best_k:
-                    best, best_k = thread, k
+                    best, best_k, best_relink = thread, k, relink
             elif response is not None and rewritten_shared < shared < n - 1:
-                rewritten, rewritten_shared = thread, shared
-        found = Match(best, max(best_k, 0), False, computed)
-        if best is not None or rewritten is None:
+                rewritten, rewritten_shared, rewritten_relink = thread, shared, relink
+        if best is not None:
+            return Match(best, best_k, False, computed, best_relink), None
+        found = Match(None, 0, False, computed)
+        if rewritten is None:
             return found, None
-        return found, Match(rewritten, rewritten_shared, False, computed)
+        return found, Match(rewritten, rewritten_shared, False, computed, rewritten_relink)
 
     def add(self, thread: Thread) -> None:
         self._threads[id(thread)] = thread
@@ -225,25 +230,45 @@ def _starts_with(messages: list[Any], snapshot: list[Any], k: int, n: int) -> bo
         del snapshot[k:]
 
 
-def _leading(hashes: list[str], fps: list[Blocks]) -> int:
-    """How many leading messages have the same fingerprint in both lists."""
+def _leading(messages: list[Any], thread: Thread,
+             computed: dict[int, Blocks]) -> tuple[int, tuple[int, ...]]:
+    """How many leading messages of the call have the same content as the thread's, and
+    which of them differ as sent (``Match.relink``).
+
+    Objects that are the same or equal are the same message; only a pair that differs
+    as sent is compared by fingerprint (the call's message hashed once, into
+    ``computed``). With the snapshot relinked to the call's objects, a list rebuilt for
+    each call with moved breakpoints costs a hash of the few messages rebuilt since the
+    last call, not of the conversation.
+    """
+    fps = thread.fps
     shared = 0
-    for digest, fp in zip(hashes, fps, strict=False):
-        if digest != fp.hash:
-            break
+    relink: list[int] = []
+    for i, (message, old) in enumerate(zip(messages, thread.messages, strict=False)):
+        if message is not old and message != old:
+            fp = computed.get(i)
+            if fp is None:
+                fp = computed[i] = message_fingerprint(message)
+            if fp.hash != fps[i].hash:
+                break
+            relink.append(i)
         shared += 1
-    return shared
+    return shared, tuple(relink)
 
 
 def extend(thread: Thread, messages: list[Any], shared: int,
-           computed: dict[int, Blocks]) -> None:
-    """Bring ``thread`` (whose first ``shared`` messages match) up to ``messages``."""
+           computed: dict[int, Blocks], relink: tuple[int, ...] = ()) -> None:
+    """Bring ``thread`` (whose first ``shared`` messages match) up to ``messages``;
+    ``relink``: shared messages whose snapshot entry takes the call's object."""
     if shared < len(thread.messages):
         # Copy on truncate: a run's LastCall may still read the first entries of these
         # lists (``messages``/``fps`` only ever grow in place, see LastCall).
         thread.messages = thread.messages[:shared]
         thread.fps = thread.fps[:shared]
         thread.large.truncate(shared, thread.fps)
+    snapshot = thread.messages
+    for i in relink:  # the same content (LastCall reads it as before), as sent now
+        snapshot[i] = messages[i]
     fps, cum_tokens, cum_blocks, marked = (thread.fps, thread.cum_tokens, thread.cum_blocks,
                                            thread.marked)
     del cum_tokens[shared:], cum_blocks[shared:]

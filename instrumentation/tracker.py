@@ -116,7 +116,7 @@ class Tracker:
             found = match.thread
             thread = thread_for(match, run)
             if messages:
-                extend(thread, messages, match.shared, match.fps)
+                extend(thread, messages, match.shared, match.fps, match.relink)
             self.threads.touch(thread)
             turn = run.next_turn()
             last = run.last

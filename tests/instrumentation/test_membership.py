@@ -223,3 +223,24 @@ def test_by_content_the_exact_resend_still_starts_over() -> None:
     sent([plain("q0"), ASSISTANT, marked("q1")], earlier, table)
     run, _ = rewrite(table, [plain("q0"), ASSISTANT, plain("q1")])
     assert run is not earlier and run.automatic
+
+
+def test_a_rebuilt_list_hashes_only_what_was_rebuilt_since_the_last_call() -> None:
+    """The snapshot takes the call's objects where only cache_control differed, so the
+    next rebuilt call fingerprints the messages rebuilt since, not the conversation."""
+    table, earlier = ThreadTable(), Run(automatic=True)
+    history = [plain(f"q{i}") if i % 2 == 0 else ASSISTANT for i in range(39)]
+    thread = sent([*history[:-1], marked("q38")], earlier, table)
+    for turn in range(3):
+        history += [ASSISTANT, plain(f"next {turn}")]
+        messages = [*history[:-3], marked(history[-3]["content"][0]["text"]), ASSISTANT,
+                    marked(f"next {turn}")]
+        run, match = rewrite(table, messages)
+        assert run is earlier and match.continues
+        # hashed: the user turn whose mark went away (as sent, it differs from the
+        # snapshot) and the response after the snapshot; nothing of the 39 before
+        n = len(messages)
+        assert set(match.fps) <= {n - 5, n - 2} and n - 2 in match.fps
+        extend(thread, messages, match.shared, match.fps, match.relink)
+        assert thread.messages == messages  # as sent now, cache_control included
+        thread.response = Response(ASSISTANT["content"])
