@@ -107,14 +107,24 @@ FROM {table} FINAL
 WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
 
 
-def refresh_mark_runs(state: str, done_through: str, dirty: str) -> str:
+def last_inserts_select() -> str:
+    """Every run that received rows: ``run_id`` and ``last_insert``."""
+    return f"SELECT run_id, max(last_insert) AS last_insert FROM {RUN_INSERTS} GROUP BY run_id"  # noqa: S608
+
+
+def refresh_mark_runs(state: str, done_through: str, marked: str) -> str:
     """Params: ``runs``, ``horizon`` and ``price_load`` (from
-    :func:`refresh_dirty_select`), ``version``. Those of ``runs`` that ``dirty`` still
-    selects, recorded as done up to the earlier of their last insert and the horizon,
-    at the pass's price load."""
+    :func:`refresh_dirty_select`), ``version``. Those of ``runs`` that ``marked`` (a
+    SELECT of ``run_id`` and ``last_insert``) has, recorded as done up to the earlier
+    of their last insert and the horizon, at the pass's price load.
+
+    ``marked`` is the keeper's dirty select (the cache events', the insights': a run
+    no longer dirty when the pass ends is left as it is) or
+    :func:`last_inserts_select` (the run rollup's: every run of the pass is recorded,
+    if it received rows)."""
     return f"""
 INSERT INTO {state} (run_id, {done_through}, price_load, version)
 SELECT run_id, least(last_insert, toDateTime64({{horizon:String}}, 3)),
        {{price_load:UInt64}}, {{version:UInt64}}
-FROM ({dirty})
+FROM ({marked})
 WHERE run_id IN {{runs:Array(String)}}"""  # noqa: S608

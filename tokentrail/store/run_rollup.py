@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tokentrail.analysis import cache_events_store as ces
+from tokentrail.analysis import keeper_sql
 from tokentrail.analysis.cache_events_store import VIEW as EVENTS_VIEW
 from tokentrail.analysis.cache_events_store import priced, run_calls_select
 from tokentrail.store.on_read import RunVersion
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 TABLE = "run_rollup"
 RUN_STATE = "run_rollup_runs"
+DONE_THROUGH = "rolled_through"  # the column of RUN_STATE: how far a run was rolled up
 RUN_INSERTS = "cache_run_inserts"  # when each run last received rows (migration 3)
 PRICE_LOADS = "model_price_slots"  # the price loads; costs are of the latest
 
@@ -176,19 +178,9 @@ def state_columns_ddl() -> str:
 def _dirty_select() -> str:
     """Runs whose stored rows are not current: rows arrived after they were rolled up
     (or they never were), or they were rolled up at other prices than the latest. No
-    JOIN: both sides are grouped by run, so it reads the same on a cluster."""
-    return f"""
-SELECT run_id, maxIf(at, kind = 0) AS last_insert
-FROM (
-    SELECT run_id, last_insert AS at, 0 AS kind, toUInt64(0) AS load, toUInt64(0) AS version
-    FROM {RUN_INSERTS}
-    UNION ALL
-    SELECT run_id, rolled_through, 1, price_load, version FROM {RUN_STATE}
-)
-GROUP BY run_id
-HAVING maxIf(at, kind = 0) > maxIf(at, kind = 1)
-    OR argMaxIf(load, version, kind = 1)
-       != (SELECT ifNull(max(load_id), 0) FROM {PRICE_LOADS})"""  # noqa: S608
+    JOIN: both sides are grouped by run, so it reads the same on a cluster. The rule of
+    every keeper (tokentrail/analysis/keeper_sql.py)."""
+    return keeper_sql.dirty_runs_select(RUN_STATE, DONE_THROUGH)
 
 
 _COLUMN_LIST = ", ".join(COLUMNS)
@@ -272,50 +264,35 @@ WHERE run_id NOT IN {{rolled_on_read:Array(String)}}{condition}"""  # noqa: S608
 
 # --- keeping the table current (run by ``serve``: Store.refresh_run_rollup) ----------
 #
-# One pass, as for cache_events_stored: take up to {limit} runs that are not current
-# (oldest first); write their rows with a new version, and a tombstone for every row of
-# theirs stored before that this pass did not write again; record them as rolled up to
-# the earlier of their last insert and the horizon (the pass's start minus a margin:
-# rows become visible a moment after the insert that recorded their run), at the price
-# load the pass started with. Until the last statement the runs are not current, and
-# readers compute them on read.
+# One pass, as for cache_events_stored (tokentrail/analysis/keeper_sql.py writes the
+# SQL of both): take up to {limit} runs that are not current (oldest first); write their
+# rows with a new version, and a tombstone for every row of theirs stored before that
+# this pass did not write again; record them as rolled up to the earlier of their last
+# insert and the horizon (the pass's start minus a margin: rows become visible a moment
+# after the insert that recorded their run), at the price load the pass started with.
+# Until the last statement the runs are not current, and readers compute them on read.
 
 def refresh_dirty_select() -> str:
     """Params: ``limit``, ``margin_ms``. The runs of one pass, the horizon (as text) and
     the price load it rolls up at."""
-    return f"""
-SELECT run_id,
-       toString(now64(3) - toIntervalMillisecond({{margin_ms:UInt64}})) AS horizon,
-       (SELECT ifNull(max(load_id), 0) FROM {PRICE_LOADS}) AS price_load
-FROM ({_dirty_select()})
-ORDER BY last_insert, run_id
-LIMIT {{limit:UInt32}}"""  # noqa: S608
+    return keeper_sql.refresh_dirty_select(_dirty_select())
 
 
 def refresh_insert_rows() -> str:
     """Params: ``runs`` (Array(String)), ``version``."""
-    return f"""
-INSERT INTO {TABLE} ({_COLUMN_LIST}, version, is_deleted)
-SELECT {_COLUMN_LIST}, {{version:UInt64}}, 0
-FROM ({computed_select("run_id IN {runs:Array(String)}")})"""  # noqa: S608
+    return keeper_sql.refresh_insert_rows(
+        TABLE, COLUMNS, computed_select("run_id IN {runs:Array(String)}"))
 
 
 def refresh_insert_tombstones() -> str:
     """Params: ``runs``, ``version``: rows stored by an earlier pass that this one did
     not write again (a run's last call of a day on a model, replaced)."""
-    return f"""
-INSERT INTO {TABLE} ({_COLUMN_LIST}, version, is_deleted)
-SELECT {_COLUMN_LIST}, {{version:UInt64}}, 1
-FROM {TABLE} FINAL
-WHERE run_id IN {{runs:Array(String)}} AND version < {{version:UInt64}}"""  # noqa: S608
+    return keeper_sql.refresh_insert_tombstones(TABLE, COLUMNS)
 
 
 def refresh_mark_runs() -> str:
-    """Params: ``runs``, ``horizon``, ``price_load``, ``version``."""
-    return f"""
-INSERT INTO {RUN_STATE} (run_id, rolled_through, price_load, version)
-SELECT run_id, least(max(last_insert), toDateTime64({{horizon:String}}, 3)),
-       {{price_load:UInt64}}, {{version:UInt64}}
-FROM {RUN_INSERTS}
-WHERE run_id IN {{runs:Array(String)}}
-GROUP BY run_id"""  # noqa: S608
+    """Params: ``runs``, ``horizon``, ``price_load``, ``version``. Every run of the
+    pass that received rows is recorded (from its last insert, not from
+    :func:`_dirty_select`)."""
+    return keeper_sql.refresh_mark_runs(RUN_STATE, DONE_THROUGH,
+                                        keeper_sql.last_inserts_select())
