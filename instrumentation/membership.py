@@ -37,8 +37,12 @@ def run_for(table: ThreadTable, match: Match, messages: list[Any], explicit: Run
     run = conversation_run(conversation_id, conversations)
     if run is None:
         run = continued_run(match, messages)
-    if run is not None or not messages:
-        return run if run is not None else Run(automatic=True), match
+    if run is not None:
+        return run, match
+    if match.thread is not None or len(messages) < 2:
+        # The same messages again after their response (another sample: a new run, as
+        # rule 3 says), or one message: the second look would find nothing else.
+        return Run(automatic=True), match
     by_content, rewritten = table.match_content(messages, match.fps)
     run = continued_run(by_content, messages)
     if run is not None:
