@@ -6,12 +6,15 @@ docs/design.md "Runs and turns": a call belongs to
 2. else the run named by the SDK client's ``gen_ai.conversation.id`` (:func:`conversation_run`);
 3. else, by continuity, the run of the conversation it continues (:func:`continued_run`);
 4. else the run of the conversation it rewrites: an earlier message edited or removed,
-   or the conversation compacted behind its first message (:func:`rewritten_run`).
+   or the conversation compacted behind its first message (the second match of
+   :meth:`.ThreadTable.match_content`);
+5. else a new automatic run.
 
 Rules 3 and 4 compare messages as sent (identity, then ``==``: :meth:`.ThreadTable.match`)
-and, when that finds nothing to continue, by fingerprint, without ``cache_control``
-(:meth:`.ThreadTable.match_content`).
-5. else a new automatic run.
+and, when that finds nothing to continue, by content, ``cache_control`` left out
+(:meth:`.ThreadTable.match_content`). The change a rewrite makes (level ``messages``,
+the first differing message) is what the comparison with the run's previous call finds
+(:func:`.prefix.change_attributes`), as in an explicit run.
 
 Its *thread* (the conversation state its messages extend, :mod:`.threads`) follows from
 the match and the run (:func:`thread_for`). These functions read and change the
@@ -48,7 +51,7 @@ def run_for(table: ThreadTable, match: Match, messages: list[Any], explicit: Run
     if run is not None:
         return run, by_content
     if rewritten is not None and rewritten.thread is not None:
-        return rewritten.thread.run, rewritten  # rule 4: rewritten_run
+        return rewritten.thread.run, rewritten  # rule 4
     return Run(automatic=True), by_content
 
 
@@ -68,18 +71,6 @@ def continued_run(match: Match, messages: list[Any]) -> Run | None:
     if match.continues or match.shared < len(messages) or found.response is None:
         return found.run
     return None
-
-
-def rewritten_run(table: ThreadTable, messages: list[Any]) -> Run | None:
-    """The run of the conversation this call rewrites, when no thread prefixes it: the
-    answered thread that shares the longest leading run of messages with it and from
-    which it differs at an earlier message (:meth:`.ThreadTable.match_content`). The
-    change itself (level ``messages``, the first differing message) is what the
-    comparison with the run's previous call finds (:func:`.prefix.change_attributes`)."""
-    if not messages:
-        return None
-    _, rewritten = table.match_content(messages, {})
-    return rewritten.thread.run if rewritten is not None and rewritten.thread else None
 
 
 def thread_for(match: Match, run: Run) -> Thread:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from tokentrail.instrumentation.membership import (
     continued_run,
     conversation_run,
-    rewritten_run,
     run_for,
     thread_for,
 )
@@ -143,7 +142,7 @@ def test_sharing_no_message_or_only_a_start_plus_one_message_is_a_new_run() -> N
         "one message": sent_messages[:1],
     }
     for name, messages in cases.items():
-        assert rewritten_run(table, messages) is None, name
+        assert table.match_content(messages, {})[1] is None, name
         run, match = rewrite(table, messages)
         assert run is not earlier and run.automatic, name
         assert match.thread is None or match.thread.run is not run, name
@@ -155,7 +154,7 @@ def test_a_thread_still_waiting_for_its_response_is_not_rewritten() -> None:
     sent(sent_messages, earlier, table, answered=False)
     edited = [*sent_messages, ASSISTANT, FOLLOW_UP]
     edited[2] = say("q1 (edited)")
-    assert rewritten_run(table, edited) is None
+    assert table.match_content(edited, {})[1] is None
 
 
 def test_the_longest_shared_start_wins_then_the_most_recent() -> None:
