@@ -10,8 +10,14 @@ For each call ``c`` the query looks at the run's previous calls (the last
 :data:`PRIORS` of them: a revert, or calls that cached nothing in between, are found
 within that many):
 
-* ``p``: the most recent earlier call that cached anything (read + written > 0). What
-  it cached is what the run had; ``c`` should read it, up to ``c``'s own size.
+* ``p``: the most recent earlier call that cached anything (read + written > 0) and is
+  not another conversation than ``c``'s. What it cached is what the run had; ``c``
+  should read it, up to ``c``'s own size. Another conversation inside the run is a call
+  whose part before the messages differs (model, tools or system) and whose messages
+  share nothing with ``c``'s (say a summariser or classifier with a prompt of its own
+  that the agent calls mid-task): nothing either sent could be read by the other, so
+  neither is judged against the other, and the main loop's next turn is judged against
+  the main loop's last call. A call without a ``p`` can only be judged by rule 4.
 * ``q``: the most recent earlier call that cached anything *and whose prompt is a
   prefix of c's*: same model, and with fingerprints on both sides the same tools,
   system and cache-relevant parameters and the same messages as far as both message
@@ -138,6 +144,27 @@ def _messages_agree(xh: str, xm: str, ch: str, cm: str) -> str:
     cs = f"({cm} - toInt64(length({ch})))"
     return (f"({xm} <= {cm} AND arrayAll(i -> {xh}[i - {xs} + 1] = {ch}[i - {cs} + 1], "
             f"range(greatest({xs}, {cs}, 0), greatest({xm}, greatest({xs}, {cs}, 0)))))")
+
+
+def _other_conversation(x: dict[str, str], c: dict[str, str]) -> str:
+    """SQL: the earlier call ``x`` belongs to another conversation than ``c`` inside the
+    same run (a helper call with a prompt of its own, such as a summariser or a
+    classifier the agent calls mid-task): with fingerprints on both sides, the part
+    before the messages differs (model, tools or system) and the messages show nothing
+    in common, i.e. the two message windows share no index on which they agree (which
+    includes different first messages). A change in the same conversation keeps its
+    messages; a compaction keeps its tools and system. Such a call could read nothing
+    the other had cached except through a head they happen to share, so neither is
+    judged against the other (docs/facts.md §1 rule 1)."""
+    xs = f"({x['mc']} - toInt64(length({x['mh']})))"
+    cs = f"({c['mc']} - toInt64(length({c['mh']})))"
+    low, high = f"greatest({xs}, {cs}, 0)", f"least({x['mc']}, {c['mc']})"
+    shared = (f"({low} < {high} AND arrayAll(i -> {x['mh']}[i - {xs} + 1] = "
+              f"{c['mh']}[i - {cs} + 1], range({low}, {high})))")
+    head = (f"({x['model']} != {c['model']} OR {x['tools']} != {c['tools']} "
+            f"OR {x['system']} != {c['system']})")
+    return (f"({x['fp']} AND {c['fp']} AND {x['mc']} > 0 AND {c['mc']} > 0 AND {head} "
+            f"AND NOT {shared})")
 
 
 def _compatible(x: dict[str, str], c: dict[str, str]) -> str:
@@ -324,7 +351,8 @@ def _indexes() -> str:
     arrays = ", ".join(f"pr_{f}" for f in _PRIOR_FIELDS)
     return f"""SELECT *,
     toInt64(length(pr_t)) AS n_prior,
-    toInt64(arrayLastIndex(x -> x > 0, pr_cached)) AS p_idx,
+    toInt64(arrayLastIndex(({args}) -> x_cached > 0 AND NOT {_other_conversation(x, _CURRENT)},
+                           {arrays})) AS p_idx,
     toInt64(arrayLastIndex(({args}) -> x_cached > 0 AND {_compatible(x, _CURRENT)},
                            {arrays})) AS q_idx
 FROM {{}}"""  # noqa: S608

@@ -102,6 +102,70 @@ def test_a_reverted_message_edit_is_one_event(db) -> None:
     assert events[0]["missed_tokens"] == cached6 - cached2
 
 
+def _helper(turn: int, at: float, tag: str) -> Call:
+    """A small helper call the agent makes mid-task (a summariser, a classifier): a
+    prompt of its own (other tools and system, its own single message), nothing cached.
+    As the instrumentation sees it after a main-loop call: tools changed at tool 0."""
+    return Call(turn, at, uncached=300, tools="", system=f"S-{tag}", messages=[f"{tag}-q"],
+                prefix_tokens=300, change="tools", change_block=0)
+
+
+def _with_helpers(calls: list[Call], helpers: dict[int, list[Call]]) -> list[Call]:
+    """The main loop's calls with helper calls inserted before the given main turns,
+    turns renumbered in order."""
+    out = []
+    for c in calls:
+        out.extend(helpers.get(c.turn, []))
+        out.append(c)
+    for turn, c in enumerate(out, 1):
+        c.turn = turn
+    return out
+
+
+def test_helper_calls_with_a_prompt_of_their_own_are_no_event(db) -> None:
+    """A clean 30-turn loop (60 messages: past the 20-message window) with a helper call
+    every 5 turns, one of them on another model and two back to back: the helpers share
+    no block with what the run cached, so nothing they sent could have been read; the
+    main loop's next turns are judged against the main loop and read everything."""
+    calls = loop(30)
+    helpers = {t: [_helper(0, calls[t - 1].at - 5, f"h{t}")] for t in range(5, 31, 5)}
+    helpers[10][0].model = "claude-haiku-4-5"
+    helpers[10][0].change = "model"
+    helpers[20].append(_helper(0, calls[19].at - 3, "h20b"))
+    helpers[20][1].change, helpers[20][1].change_block = "system", 0  # against the helper
+    assert judged(db, _with_helpers(calls, helpers)) == []
+
+
+def test_the_main_loop_is_judged_against_itself_around_a_caching_helper(db) -> None:
+    """A helper that caches its own (large) system prompt, then a main turn whose reads
+    fell: the miss is the main loop's (unexplained, the main loop's cache not read), not
+    a tools change against the helper."""
+    calls = loop(6)
+    helper = _helper(0, calls[4].at - 5, "big")
+    helper.uncached, helper.write_5m, helper.breakpoints, helper.ttls = 100, 2000, [0], ["5m"]
+    cached4 = calls[3].read + calls[3].write_5m
+    calls[4].read, calls[4].write_5m = 3000, calls[4].read + calls[4].write_5m - 3000
+    events = judged(db, _with_helpers(calls, {5: [helper]}))
+    assert causes(events) == [(6, "unexplained")]
+    assert events[0]["missed_tokens"] == cached4 - 3000
+
+
+def test_a_system_change_at_block_0_of_the_same_conversation_is_an_event(db) -> None:
+    """No tools, so the system prompt is block 0; the conversation goes on (its messages
+    agree, though the 20-message window no longer holds message 0): still an event."""
+    calls = loop(15)
+    for c in calls:
+        c.tools = ""
+    c = calls[12]
+    calls[12] = Call(13, c.at, read=0, write_5m=c.read + c.write_5m, uncached=0, tools="",
+                     system="S2", messages=c.messages, breakpoints=c.breakpoints,
+                     change="system", change_block=0, change_char=12)
+    events = judged(db, calls)
+    assert causes(events) == [(13, "system_changed")]
+    assert events[0]["missed_tokens"] == calls[11].read + calls[11].write_5m
+    assert events[0]["changed_block"] == 0
+
+
 # --- one cause each ------------------------------------------------------------------
 
 def _changed_at_turn_4(db, **change) -> dict:

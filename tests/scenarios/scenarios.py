@@ -20,6 +20,7 @@ from tests.emulator.helpers import text_of
 
 MODEL = "claude-sonnet-4-5"  # minimum cacheable prefix 1024 tokens (docs/facts.md §1)
 OTHER_MODEL = "claude-opus-4-1"  # also 1024
+HELPER_MODEL = "claude-haiku-4-5"  # 4096
 EPH = {"type": "ephemeral"}
 EPH_1H = {"type": "ephemeral", "ttl": "1h"}
 CLOCK = "Current time: 2026-12-02T01:04:55Z."
@@ -116,6 +117,24 @@ def clean_automatic(agent) -> None:
     chat = Conversation(agent, "auto", system_cache=None, message_cache=None)
     for _ in range(55):
         chat.turn(cache_control=EPH)
+
+
+def clean_loop_with_helper_calls(agent) -> None:
+    """A clean tool loop of 40 turns that, every 5 turns, calls a small helper with a
+    prompt of its own (no tools, its own system prompt and single message, nothing
+    cached): a summariser on the same model, a classifier on Haiku. The helpers share
+    no block with what the loop cached, so nothing they sent could have been read, and
+    the loop's next turn reads everything: no event (48 calls in one run())."""
+    chat = Conversation(agent, "helped", tools=[tool("search"), tool("read")])
+    for turn in range(1, 41):
+        if turn % 5 == 0:
+            summariser = turn % 10 == 0
+            agent.create(model=MODEL if summariser else HELPER_MODEL, max_tokens=32,
+                         system=("You summarise an agent's progress in one line."
+                                 if summariser else "You label a request: bug or feature."),
+                         messages=[{"role": "user",
+                                    "content": f"helper call {turn}: {text_of(80, str(turn))}"}])
+        chat.turn()
 
 
 # --- one cause each ----------------------------------------------------------------------
@@ -270,6 +289,7 @@ SCENARIOS: dict[str, Scenario] = {
     "clean_loop": Scenario(clean_loop, frozenset()),
     "clean_tool_loop": Scenario(clean_tool_loop, frozenset()),
     "clean_automatic": Scenario(clean_automatic, frozenset()),
+    "clean_loop_with_helper_calls": Scenario(clean_loop_with_helper_calls, frozenset()),
     "system_changed_and_reverted": Scenario(
         system_changed_and_reverted, frozenset({(5, "system_changed")}),
         {5: ("system prompt changed", "looks like a timestamp")}),
