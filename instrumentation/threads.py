@@ -170,10 +170,21 @@ class ThreadTable:
         rewritten_shared = 0
         best_relink: tuple[int, ...] = ()
         rewritten_relink: tuple[int, ...] = ()
+        first = messages[0]
+        first_hash: str | None = None
         for thread in islice(reversed(self._threads.values()), SCAN):
-            k = len(thread.fps)
+            fps = thread.fps
+            k = len(fps)
             if k == 0:
                 continue
+            if thread.messages[0] is not first:  # most threads: another conversation
+                if first_hash is None:
+                    fp = computed.get(0)
+                    if fp is None:
+                        fp = computed[0] = message_fingerprint(first)
+                    first_hash = fp.hash
+                if fps[0].hash != first_hash:
+                    continue
             shared, relink = _leading(messages, thread, computed)
             if shared == 0:
                 continue
