@@ -145,12 +145,12 @@ class ThreadTable:
     def match_content(self, messages: list[Any],
                       computed: dict[int, Blocks]) -> tuple[Match, Match | None]:
         """The second look, when :meth:`match` found no thread to continue: the
-        messages compared by fingerprint, which leaves ``cache_control`` out. An
+        messages compared by content, ``cache_control`` left out (:func:`_leading`). An
         application that rebuilds its messages for each call with the breakpoints moved
         (Anthropic's prompt-caching cookbook marks the last two user turns of a fresh
-        list) sends equal content in unequal objects. Fingerprints every message of the
-        call into ``computed`` (what :func:`extend` would hash for a thread it cannot
-        match anyway) and returns two matches among the :data:`SCAN` most recent threads:
+        list) sends equal content in unequal objects. Only messages that differ as sent
+        are fingerprinted, once, into ``computed`` (by index, reused by :func:`extend`).
+        Returns two matches among the :data:`SCAN` most recent threads:
 
         - the thread whose messages prefix the call's (as :meth:`match`, by content);
         - the conversation the call *rewrites*, if no thread prefixes it (docs/design.md
