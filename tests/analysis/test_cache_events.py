@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.analysis.calls import Call, insert, loop
+from tests.analysis.calls import COLUMNS, START, Call, insert, loop
 from tokentrail.store import Store
 
 _runs = itertools.count(1)
@@ -361,6 +361,22 @@ def test_the_api_disagreeing_is_shown(db) -> None:
         events[0]["detail"])
 
 
+def test_without_fingerprints_the_api_diagnostics_give_the_cause(db) -> None:
+    """Token counts alone (another instrumentation's report, no fingerprints) and the
+    API's diagnostics recorded: reads fell within the TTL and the API says the system
+    prompt changed, so that is the cause, on the API's evidence."""
+    calls = _token_only([(0, 40, 0, 20_000), (30, 40, 20_000, 900), (60, 40, 0, 21_800)],
+                        source="openllmetry")
+    calls[2].api_reason, calls[2].api_missed = "system_changed", 20_500
+    events = judged(db, calls)
+    assert causes(events) == [(3, "system_changed")]
+    event = events[0]
+    assert event["evidence"] == "api"
+    assert event["missed_tokens"] == 20_900  # what call 2 had cached, none of it read
+    assert event["detail"].endswith("(the API's cache diagnostics, 20,500 tokens)")
+    assert event["extra_cost_usd"] == pytest.approx(20_900 * (3.75 - 0.30) / 1e6)
+
+
 # --- token counts and timing alone (Claude Code, the SDK's native spans, peers) ---------
 
 def _token_only(spec: list[tuple[float, int, int, int]], source: str = "claude-code-event",
@@ -461,3 +477,38 @@ def test_run_summary_and_fleet(db) -> None:
     assert {"ttl_expired", "system_changed"} <= {r["cause"] for r in fleet}
     with pytest.raises(ValueError):
         db.cache_events_by(dt.datetime(2026, 11, 30), dt.datetime(2026, 12, 1), "model")
+
+
+def test_fleet_by_service_ranks_services_by_extra_cost(db) -> None:
+    """Two services on a day of their own (2026-12-02, no other run of this module):
+    "agent-big" expires a 20k-token cache, "agent" a 4k-token one; by service they are
+    ranked by extra_cost_usd, and add up to the same as by cause."""
+    day = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
+    at = (day - START).total_seconds()
+
+    def expiring(turns: int, system_tokens: int, service: str) -> int:
+        """A run whose last turn comes after the 5m TTL; returns its missed tokens."""
+        calls = loop(turns, system_tokens=system_tokens, at=at)
+        calls[-1].at = calls[-2].at + 400
+        calls[-1].write_5m += calls[-1].read
+        calls[-1].read = 0
+        run_id = f"run-{next(_runs)}"
+        rows = [c.row(run_id) for c in calls]
+        for row in rows:
+            row[COLUMNS.index("service_name")] = service
+        db.insert("llm_call_reports", rows, COLUMNS)
+        return calls[-2].read + calls[-2].write_5m
+
+    lost = {"agent": expiring(4, 3000, "agent"), "agent-big": expiring(3, 20_000, "agent-big")}
+    range_ = (day, day + dt.timedelta(days=1))
+    by_service = db.cache_events_by(*range_, "service")
+    assert [r["service_name"] for r in by_service] == ["agent-big", "agent"]
+    for row in by_service:
+        assert (row["events"], row["runs"]) == (1, 1)
+        assert row["missed_tokens"] == lost[row["service_name"]]
+        # Sonnet 4.5: 5m write $3.75, read $0.30 per million (docs/facts.md §2)
+        assert row["extra_cost_usd"] == pytest.approx(
+            lost[row["service_name"]] * (3.75 - 0.30) / 1e6)
+    (ttl,) = db.cache_events_by(*range_, "cause")
+    assert (ttl["cause"], ttl["events"], ttl["missed_tokens"]) == (
+        "ttl_expired", 2, sum(lost.values()))
