@@ -177,7 +177,9 @@ def test_a_live_page_that_loses_its_token_says_it_stopped_updating(browser, guar
                       until=lambda n: n.is_displayed(), timeout=30,
                       message="the page says it stopped updating")
     assert "needs its token again" in note.text, note.text
-    assert 401 in _poll_statuses(browser)
+    # the resource entry is recorded once the refused body is read, after the note
+    eventually(lambda: _poll_statuses(browser), until=lambda seen: 401 in seen,
+               message="the page's poll was refused with 401")
     assert not browser.find_element("css selector", ".live-badge").is_displayed()
     assert _turns(browser) == [1, 2, 3, 4]  # what was drawn stays
     chromium.screenshot(browser, "token-live-stopped", full_page=False)
