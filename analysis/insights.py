@@ -334,6 +334,23 @@ GROUP BY kind, scope, service_name, model, if(scope = 'run', run_id, '') AS run_
 HAVING savings_usd > 0 AND {_KEEP}""")  # noqa: S608
 
 
+# Where a recurring change is, in the words of cache_events' own details: only
+# messages_changed has a message (changed_message is NULL by design for the others,
+# analysis/cache_events.py); a tools change has the tool, a system change its prefix
+# block, a parameter change the parameters.
+_PLACE = f"""multiIf(
+    cause = '{MODEL_CHANGED}', 'the model changed',
+    cause = '{PARAMS_CHANGED}', if(empty(changed_params), 'a parameter that keys the cache',
+                                  concat('parameters ', arrayStringConcat(changed_params, ', '))),
+    cause = '{TOOLS_CHANGED}', if(changed_block IS NULL, 'the tool definitions',
+                                 concat('at tool ', toString(changed_block))),
+    cause = '{SYSTEM_CHANGED}', if(changed_block IS NULL, 'the system prompt',
+                                  concat('at prefix block ', toString(changed_block))),
+    concat(if(changed_message IS NULL, 'an earlier message',
+              concat('at message ', toString(changed_message))),
+           if(changed_block IS NULL, '', concat(', prefix block ', toString(changed_block)))))"""
+
+
 def _recurring(start: str, end: str) -> str:
     """``recurring_invalidation``: cache events (issue 12) with the same cause and the
     same place (message, block, character; changed parameters) in at least
@@ -351,13 +368,8 @@ SELECT '{RECURRING_INVALIDATION}' AS kind, 'service' AS scope, service_name,
     sum(cost) AS cost_usd,
     sum(cost) AS savings_usd,
     'measured' AS confidence,
-    format('{{}} in {{}} runs: {{}}{{}}{{}}; {{}} cached tokens missed',
-        cause, toString(uniqExact(run_id)),
-        if(changed_message IS NULL, 'at an unrecorded place',
-           concat('message ', toString(changed_message))),
-        if(changed_block IS NULL, '', concat(', block ', toString(changed_block))),
-        if(empty(changed_params), '',
-           concat(', parameters ', arrayStringConcat(changed_params, ', '))),
+    format('{{}} in {{}} runs: {{}}; {{}} cached tokens missed',
+        cause, toString(uniqExact(run_id)), {_PLACE},
         toString(sum(missed))) AS detail,
     concat('The same ', cause, ' breaks the cache run after run (e.g. ', any(example),
            '). Keep what changes (timestamps, ids, counters, reordered items) out of the '

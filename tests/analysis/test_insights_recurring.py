@@ -57,7 +57,11 @@ def test_recurring_invalidation(store, otlp, client, exporter):  # noqa: F811
     assert finding["confidence"] == "measured" and finding["scope"] == "service"
     assert sorted(finding["run_ids"]) == sorted(stamped)
     assert finding["calls"] == 3
-    assert "system_changed in 3 runs" in finding["detail"]
+    # Where: the system prompt's block (changed_message is NULL by design for a system
+    # change, not an unrecorded place).
+    assert finding["detail"].startswith("system_changed in 3 runs: at prefix block 0; "), \
+        finding["detail"]
+    assert "unrecorded" not in finding["detail"] and "message" not in finding["detail"]
     # Each second turn wrote again what the first had cached: those tokens priced as
     # 5m writes instead of reads.
     missed = sum(u[0].cache_creation_input_tokens for u in stamped.values())
