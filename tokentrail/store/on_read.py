@@ -54,7 +54,6 @@ class OnReadMemo:
         self.max_rows = max_rows
         self._rows = 0
         self.settle = dt.timedelta(seconds=settle_seconds)
-        self.settle_seconds = settle_seconds
         self._lock = threading.Lock()
         # key -> (rows, monotonic expiry or None for "while the key holds")
         self._entries: OrderedDict[tuple[str, RunVersion], tuple[Rows, float | None]] = (
@@ -84,7 +83,7 @@ class OnReadMemo:
             with self._lock:
                 for run in missing:
                     settled = run.last_insert <= now - self.settle
-                    expiry = None if settled else clock + self.settle_seconds
+                    expiry = None if settled else clock + self.settle.total_seconds()
                     old = self._entries.pop((kind, run), None)
                     self._rows += len(by_run[run.run_id]) - (len(old[0]) if old else 0)
                     self._entries[(kind, run)] = (by_run[run.run_id], expiry)

@@ -36,7 +36,6 @@ TABLE = "run_rollup"
 RUN_STATE = "run_rollup_runs"
 DONE_THROUGH = "rolled_through"  # the column of RUN_STATE: how far a run was rolled up
 RUN_INSERTS = "cache_run_inserts"  # when each run last received rows (migration 3)
-PRICE_LOADS = "model_price_slots"  # the price loads; costs are of the latest
 
 KEY_COLUMNS = ("run_id", "day", "service_name", "model", "source")
 """One rollup row per these."""
@@ -191,8 +190,8 @@ or poll reuses them); more (a backlog: an upgraded store, a stock Collector with
 ``serve``) are computed in the page's query, joined with the ``cache_events`` view."""
 
 VERSION_COLUMNS = f"""
-       (SELECT ifNull(max(load_id), 0) FROM {PRICE_LOADS}) AS price_load,
-       now64(3) AS now"""  # noqa: S608
+       {keeper_sql.LATEST_PRICE_LOAD} AS price_load,
+       now64(3) AS now"""
 """Columns to add to a select of dirty runs (``run_id``, ``last_insert``) to make them
 RunVersions: the latest price load and the store's clock."""
 _DIRTY = f"SELECT run_id, last_insert,{VERSION_COLUMNS}\nFROM ({_dirty_select()})"
